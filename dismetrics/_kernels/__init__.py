@@ -1,0 +1,1 @@
+"""Numba kernels (import nothing of ours): one module per family of estimators."""

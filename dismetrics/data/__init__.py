@@ -1,0 +1,6 @@
+"""Ground-truth samplers and data-set loaders."""
+
+from .base import GroundTruthSampler
+from .synthetic import FactorGrid
+
+__all__ = ["GroundTruthSampler", "FactorGrid"]

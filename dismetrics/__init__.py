@@ -2,6 +2,7 @@
 
 from importlib.metadata import PackageNotFoundError, version as _version
 
+from .metrics import mig
 from .result import MetricResult
 
 try:
@@ -9,4 +10,4 @@ try:
 except PackageNotFoundError:  # running from a source tree
     __version__ = "0.1.0"
 
-__all__ = ["MetricResult", "__version__"]
+__all__ = ["MetricResult", "mig", "__version__"]

@@ -2,7 +2,14 @@
 
 from importlib.metadata import PackageNotFoundError, version as _version
 
-from .metrics import mig
+from .metrics import (
+    gaussian_total_correlation,
+    gaussian_wasserstein_correlation,
+    gaussian_wasserstein_correlation_normalized,
+    mig,
+    modularity,
+    mutual_info_score,
+)
 from .result import MetricResult
 
 try:
@@ -10,4 +17,13 @@ try:
 except PackageNotFoundError:  # running from a source tree
     __version__ = "0.1.0"
 
-__all__ = ["MetricResult", "mig", "__version__"]
+__all__ = [
+    "MetricResult",
+    "gaussian_total_correlation",
+    "gaussian_wasserstein_correlation",
+    "gaussian_wasserstein_correlation_normalized",
+    "mig",
+    "modularity",
+    "mutual_info_score",
+    "__version__",
+]

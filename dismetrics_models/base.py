@@ -171,7 +171,8 @@ class VAEBase(nn.Module):
                     all_terms["tc_mws"] = total_correlation_mws(z, mean, logvar, self.dataset_size)
                 if "tc_mss" not in all_terms and self.dataset_size >= n - 1:
                     all_terms["tc_mss"] = total_correlation_mss(z, mean, logvar, self.dataset_size)
-        return LossOutput(loss, {k: v.detach() for k, v in all_terms.items()}, cache)
+        terms_out = {k: torch.as_tensor(v).detach().to(loss.device) for k, v in all_terms.items()}
+        return LossOutput(loss, terms_out, cache)
 
     def regularizer(self, mean, logvar, z, kl, step, cache) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         """The part of the loss besides the reconstruction, and the terms to log."""

@@ -215,7 +215,10 @@ class _CsvLog:
             return
         elapsed = time.perf_counter() - self.window_start
         names = list(self.rows[0][1])
-        stacked = torch.stack([torch.stack([terms[k].float().reshape(()) for k in names]) for _, terms in self.rows]).cpu()
+        device = self.rows[0][1][names[0]].device
+        stacked = torch.stack(
+            [torch.stack([terms[k].float().reshape(()).to(device) for k in names]) for _, terms in self.rows]
+        ).cpu()
         values = stacked.numpy()
         rate = self.window_steps / elapsed if elapsed > 0 else float("nan")
         if self.fields is None:

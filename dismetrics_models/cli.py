@@ -62,6 +62,7 @@ def build_parser(prog: str = "dismetrics train") -> argparse.ArgumentParser:
     parser.add_argument("--amp", action="store_true", help="bfloat16 autocast (GPU)")
     parser.add_argument("--compile", action="store_true", help="torch.compile the encoder and decoder")
     parser.add_argument("--heldout-size", type=int, default=1024, help="samples for the held-out reconstruction error")
+    parser.add_argument("--codes-size", type=int, default=0, help="also write codes.npz for N fresh samples")
     parser.add_argument(
         "--set", dest="set_", action="append", default=[], metavar="KEY=VALUE",
         help="a hyperparameter, e.g. --set beta=4 --set estimator=mss (repeatable)",
@@ -98,6 +99,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             amp=args.amp,
             compile=args.compile,
             heldout_size=args.heldout_size,
+            codes_size=args.codes_size,
             progress=args.progress,
             **hyperparameters,
         )

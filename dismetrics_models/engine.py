@@ -52,6 +52,7 @@ OPTIMIZER_DEFAULTS = {"lr": 1e-4, "beta1": 0.9, "beta2": 0.999, "adam_eps": 1e-8
 
 _NOISE_STREAM = 0x4015E
 _HELDOUT_STREAM = 0x4E1D
+_CODES_STREAM = 0xC0DE5
 _CHECKPOINT_FORMAT = 1
 
 
@@ -305,6 +306,24 @@ def heldout_reconstruction_error(model: VAEBase, sampler, seed: int, n: int, dev
     return total / seen
 
 
+def encode_samples(model: VAEBase, sampler, seed: int, n: int, device: torch.device, chunk: int = 256):
+    """Encoder means of ``n`` fresh samples (their own random stream) and their factors."""
+    was_training = model.training
+    model.eval()
+    codes, factors = [], []
+    with BatchSource(sampler, min(chunk, n), seed, device, prefetch=0, stream=_CODES_STREAM) as source, torch.no_grad():
+        index, seen = 0, 0
+        while seen < n:
+            take = min(source.batch_size, n - seen)
+            x, _ = source.batch(index)
+            codes.append(model.encoder(x[:take])[0].float().cpu().numpy())
+            factors.append(np.asarray(source.factors(index))[:take])
+            seen += take
+            index += 1
+    model.train(was_training)
+    return np.concatenate(codes), np.concatenate(factors).astype(np.int64)
+
+
 # ---- the engine -------------------------------------------------------------------------------------
 def _check_int(value, name: str, minimum: int) -> int:
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
@@ -331,6 +350,7 @@ def train(
     amp: bool = False,
     compile: bool = False,
     heldout_size: int = 1024,
+    codes_size: int = 0,
     prefetch: int = 2,
     progress: bool | None = None,
     callbacks: Iterable[Callable[[int, VAEBase], None]] = (),
@@ -365,6 +385,9 @@ def train(
         bfloat16 autocast for the forward passes; ``torch.compile`` of the encoder and decoder.
     heldout_size:
         Fresh samples for the held-out reconstruction error at the end.
+    codes_size:
+        When positive, also write ``codes.npz``: the encoder means of that many fresh samples and
+        their factors (for scoring without torch).
     callbacks:
         ``f(step, model)`` after each step (``step`` = updates done).
     **hyperparameters:
@@ -532,9 +555,13 @@ def train(
 
     recon_heldout = heldout_reconstruction_error(net, sampler, run["seed"], heldout_size, device)
     export_encoder(net, out / modeldir.ENCODER_FILE)
+    if codes_size and codes_size > 0:
+        codes, code_factors = encode_samples(net, sampler, run["seed"], int(codes_size), device)
+        modeldir.write_codes(out, codes, code_factors)
     config = _config(run, dataset_spec, channels, device, amp, compile, steps_done=steps, complete=True)
     config["recon_error_heldout"] = recon_heldout
     config["heldout_size"] = int(heldout_size)
+    config["codes_size"] = int(codes_size) if codes_size and codes_size > 0 else 0
     config["training"] = {
         "seconds_this_session": train_seconds,
         "steps_this_session": steps - start,

@@ -108,7 +108,7 @@ def test_every_model_trains_and_its_loss_falls(name, tmp_path):
 # ---- export -------------------------------------------------------------------------------------------
 @pytest.mark.parametrize("arch", ["paper", "dlib_released"])
 def test_exported_encoder_reproduces_the_module(arch, tmp_path):
-    train("beta_vae", tiny_sampler(), steps=2, seed=1, out=tmp_path, arch=arch, latent_dim=4, **FAST)
+    train("beta_vae", tiny_sampler(), steps=2, seed=1, out=tmp_path, arch=arch, latent_dim=4, codes_size=20, **FAST)
     model = build_model("beta_vae", in_channels=1, latent_dim=4, arch=arch)
     model.load_state_dict(_weights(tmp_path)["model"])
     model.eval()
@@ -121,6 +121,15 @@ def test_exported_encoder_reproduces_the_module(arch, tmp_path):
         assert mean.shape == (n, 4)
         torch.testing.assert_close(mean, ref_mean, rtol=1e-5, atol=1e-6)
         torch.testing.assert_close(logvar, ref_logvar, rtol=1e-5, atol=1e-6)
+    # codes.npz: the encoder means of fresh samples, with their factors; the core scores them
+    arrays = modeldir.read_codes(tmp_path)
+    assert arrays["codes"].shape == (20, 4) and arrays["factors"].shape == (20, 3)
+    with torch.no_grad():
+        expected = encoder(torch.from_numpy(draw_squares(arrays["factors"])))[0].numpy()
+    np.testing.assert_allclose(arrays["codes"], expected, rtol=1e-4, atol=1e-5)
+    from dismetrics import mig
+
+    assert 0.0 <= float(mig(arrays["codes"], arrays["factors"])) <= 1.0
 
 
 # ---- determinism and resume ---------------------------------------------------------------------------
@@ -338,3 +347,20 @@ def test_unknown_dataset_name_without_get_sampler(tmp_path, monkeypatch):
     monkeypatch.delattr(data, "get_sampler", raising=False)
     with pytest.raises(ValueError, match="get_sampler|unknown"):
         train("beta_vae", "dsprites", steps=1, out=tmp_path, progress=False)
+
+
+def test_amp_option_runs(tmp_path):
+    config = train("factor_vae", tiny_sampler(), steps=2, seed=0, out=tmp_path, amp=True, **FAST)
+    assert config["trainer"]["amp"] is True and np.isfinite(config["recon_error_heldout"])
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device to compare CPU and GPU runs")
+def test_cuda_run_matches_cpu_run_up_to_rounding(tmp_path):
+    train("factor_vae", tiny_sampler(), steps=3, seed=0, out=tmp_path / "cpu", device="cpu", **FAST)
+    train("factor_vae", ArraySampler(), steps=3, seed=0, out=tmp_path / "gpu", device="cuda", **FAST)
+    cpu, gpu = _weights(tmp_path / "cpu")["model"], _weights(tmp_path / "gpu")["model"]
+    for key in cpu:
+        torch.testing.assert_close(cpu[key], gpu[key], rtol=1e-3, atol=1e-4)
+    rows_cpu, rows_gpu = _read_log(tmp_path / "cpu"), _read_log(tmp_path / "gpu")
+    for a, b in zip(rows_cpu, rows_gpu):
+        assert float(a["recon"]) == pytest.approx(float(b["recon"]), rel=1e-3)

@@ -365,3 +365,22 @@ def test_cuda_run_matches_cpu_run_up_to_rounding(tmp_path):
     rows_cpu, rows_gpu = _read_log(tmp_path / "cpu"), _read_log(tmp_path / "gpu")
     for a, b in zip(rows_cpu, rows_gpu):
         assert float(a["recon"]) == pytest.approx(float(b["recon"]), rel=1e-3)
+
+
+def test_exported_encoder_loads_with_torch_alone(tmp_path):
+    import subprocess
+    import sys
+
+    train("beta_vae", tiny_sampler(), steps=1, seed=0, out=tmp_path, latent_dim=3, **FAST)
+    x = draw_squares(np.array([[0, 1, 2], [3, 3, 0]]))
+    np.save(tmp_path / "x.npy", x)
+    code = (
+        "import sys, numpy as np, torch\n"
+        f"m = torch.export.load({str(tmp_path / modeldir.ENCODER_FILE)!r}).module()\n"
+        f"mean, logvar = m(torch.from_numpy(np.load({str(tmp_path / 'x.npy')!r})))\n"
+        "assert 'dismetrics_models' not in sys.modules and 'dismetrics' not in sys.modules\n"
+        "print(mean.shape[0], mean.shape[1], logvar.shape[1])\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["2", "3", "3"]

@@ -1,0 +1,605 @@
+"""The training engine shared by every model.
+
+``train(model="beta_vae", dataset="dsprites", steps=..., out=DIR)`` trains one model under the shared
+protocol (MODELS.md) and writes a model dir (DESIGN.md) that ``dismetrics score`` reads:
+
+- data uniformly with replacement from the sampler's factor grid, one deterministic batch per step
+  (:mod:`dismetrics_models.data`), prepared ahead in a background thread or gathered from an in-memory
+  array of the whole grid;
+- Adam(lr 1e-4, betas (0.9, 0.999), eps 1e-8) on the encoder and decoder; auxiliary networks have their
+  own optimizers and are updated on detached codes after the model step;
+- CUDA when available (``device="auto"``), CPU otherwise; ``amp=True`` runs the forward passes under
+  bfloat16 autocast, ``compile=True`` compiles the encoder and decoder with ``torch.compile``. Noise is
+  drawn on the CPU from per-step seeds, so CPU and GPU runs see the same data and noise and differ only
+  by floating-point rounding;
+- a checkpoint every ``checkpoint_every`` steps and at the end, written to a temporary file and renamed
+  (a crash never corrupts the last good one); ``resume=True`` continues from it exactly: the model,
+  the optimizers, the step and the RNG states are restored, and the data and noise of step ``s`` depend
+  only on the seed and ``s``;
+- a CSV log with one row per step (every loss term, KL, TC estimates, discriminator accuracy, steps/s)
+  and a progress bar;
+- at the end: the encoder exported with ``torch.export`` (loads with torch alone), the reconstruction
+  error on held-out samples, and the config ``dismetrics.json``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import io
+import math
+import os
+import platform
+import sys
+import time
+from pathlib import Path
+from typing import Any, Callable, Iterable, Mapping, Sequence
+
+import numpy as np
+import torch
+
+from dismetrics import modeldir
+
+from .architectures import ChannelsLastEncoder, Encoder, IMAGE_SIZE
+from .base import VAEBase
+from .data import BatchSource
+from .registry import get_model_class
+
+__all__ = ["train", "train_step", "resolve_device", "resolve_dataset", "step_generator", "OPTIMIZER_DEFAULTS"]
+
+#: Model-optimizer settings (MODELS.md); override with ``lr=``, ``beta1=``, ``beta2=``, ``adam_eps=``.
+OPTIMIZER_DEFAULTS = {"lr": 1e-4, "beta1": 0.9, "beta2": 0.999, "adam_eps": 1e-8}
+
+_NOISE_STREAM = 0x4015E
+_HELDOUT_STREAM = 0x4E1D
+_CODES_STREAM = 0xC0DE5
+_CHECKPOINT_FORMAT = 1
+
+
+# ---- small helpers ----------------------------------------------------------------------------------
+def resolve_device(device: str | torch.device = "auto") -> torch.device:
+    """``"auto"`` -> CUDA when available, else CPU; anything else as ``torch.device``."""
+    if isinstance(device, torch.device):
+        return device
+    if device in (None, "auto"):
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        resolved = torch.device(device)
+    except (RuntimeError, TypeError):
+        raise ValueError(f"device must be 'auto', 'cpu', 'cuda' or 'cuda:N'; got {device!r}.") from None
+    if resolved.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError("device='cuda' was asked for but CUDA is not available here; use device='auto' or 'cpu'.")
+    return resolved
+
+
+def step_generator(seed: int, step: int) -> torch.Generator:
+    """The CPU torch generator of the model noise (reparameterization, permutations) at ``step``."""
+    state = np.random.SeedSequence([int(seed), _NOISE_STREAM, int(step)]).generate_state(2, dtype=np.uint32)
+    return torch.Generator().manual_seed(int(state[0]) << 32 | int(state[1]))
+
+
+def _is_sampler(obj: Any) -> bool:
+    return all(hasattr(obj, name) for name in ("factor_sizes", "sample_factors", "sample_observations_from_factors"))
+
+
+def resolve_dataset(dataset: Any, dataset_path: str | os.PathLike | None = None) -> tuple[Any, dict[str, Any]]:
+    """A sampler object, or a data-set name resolved with ``dismetrics.data.get_sampler``; returns
+    ``(sampler, spec)`` where ``spec`` is the JSON description stored in the config."""
+    if dataset is None and dataset_path is None:
+        raise ValueError("give a dataset: a dismetrics sampler object, or a data-set name such as 'dsprites'.")
+    if _is_sampler(dataset):
+        sampler = dataset
+        name = getattr(sampler, "name", None) or type(sampler).__name__
+    else:
+        if dataset is not None and not isinstance(dataset, str):
+            raise ValueError(
+                f"dataset must be a sampler (with factor_sizes, sample_factors, sample_observations_from_factors) "
+                f"or a data-set name; got {type(dataset).__name__}."
+            )
+        try:
+            from dismetrics.data import get_sampler  # type: ignore[attr-defined]
+        except ImportError:
+            raise ValueError(
+                f"cannot resolve the data set {dataset!r} by name: this dismetrics has no dismetrics.data.get_sampler. "
+                "Pass a sampler object instead."
+            ) from None
+        sampler = get_sampler(dataset, path=dataset_path) if dataset_path is not None else get_sampler(dataset)
+        name = dataset if dataset is not None else (getattr(sampler, "name", None) or type(sampler).__name__)
+    params = getattr(sampler, "params", None)
+    if callable(params):
+        params = params()
+    shape = tuple(int(s) for s in sampler.observation_shape)
+    spec = {
+        "name": str(name),
+        "path": str(dataset_path) if dataset_path is not None else None,
+        "params": dict(params) if isinstance(params, Mapping) else {},
+        "factor_names": [str(n) for n in getattr(sampler, "factor_names", [])],
+        "factor_sizes": [int(s) for s in sampler.factor_sizes],
+        "observation_shape": list(shape),
+    }
+    return sampler, spec
+
+
+def _channels(observation_shape: Sequence[int]) -> int:
+    shape = tuple(observation_shape)
+    if len(shape) == 2:
+        shape = shape + (1,)
+    if len(shape) != 3 or shape[0] != IMAGE_SIZE or shape[1] != IMAGE_SIZE:
+        raise ValueError(
+            f"the trainers take 64x64 images with channels last, (64, 64, C); the sampler's observations have shape {tuple(observation_shape)}."
+        )
+    return int(shape[2])
+
+
+def _autocast(device: torch.device, amp: bool):
+    if not amp:
+        return contextlib.nullcontext()
+    return torch.autocast(device_type=device.type, dtype=torch.bfloat16)
+
+
+# ---- one step ---------------------------------------------------------------------------------------
+def train_step(
+    model: VAEBase,
+    optimizer: torch.optim.Optimizer,
+    auxiliary_optimizers: Mapping[str, torch.optim.Optimizer],
+    x: torch.Tensor,
+    x_second: torch.Tensor | None,
+    step: int,
+    generator: torch.Generator,
+    *,
+    amp: bool = False,
+) -> dict[str, torch.Tensor]:
+    """One training step: one forward pass, the model update, then the auxiliary updates.
+
+    Auxiliary parameters are frozen while the model loss is differentiated, so the model update
+    neither sees nor touches them; auxiliary networks then train on detached codes, so nothing flows
+    back into the encoder. After the call, the encoder's ``.grad`` is the gradient of the model loss
+    alone."""
+    model_ids = {id(p) for group in optimizer.param_groups for p in group["params"]}
+    auxiliary = [p for p in model.parameters() if id(p) not in model_ids and p.requires_grad]
+    for p in auxiliary:
+        p.requires_grad_(False)
+    try:
+        with _autocast(x.device, amp):
+            output = model.compute_loss(x, step, generator, x_second)
+        optimizer.zero_grad(set_to_none=True)
+        output.loss.backward()
+        optimizer.step()
+    finally:
+        for p in auxiliary:
+            p.requires_grad_(True)
+    terms = dict(output.terms)
+    with _autocast(x.device, amp):
+        terms.update(model.auxiliary_step(output, auxiliary_optimizers))
+    return terms
+
+
+# ---- logging ----------------------------------------------------------------------------------------
+class _CsvLog:
+    """One row per step; rows are buffered as tensors and written every ``every`` steps (one device sync)."""
+
+    def __init__(self, path: Path, every: int) -> None:
+        self.path = path
+        self.every = max(1, int(every))
+        self.fields: list[str] | None = None
+        self.rows: list[tuple[int, dict[str, torch.Tensor]]] = []
+        self.window_start = time.perf_counter()
+        self.window_steps = 0
+        self.last_values: dict[str, float] = {}
+        self.last_rate = float("nan")
+        if path.exists():
+            with path.open(newline="") as handle:
+                header = next(csv.reader(handle), None)
+            self.fields = header or None
+
+    def truncate_after(self, step: int) -> None:
+        """Drop rows of steps after ``step`` (written after the checkpoint a run resumes from)."""
+        if not self.path.exists():
+            return
+        with self.path.open(newline="") as handle:
+            rows = list(csv.reader(handle))
+        if not rows:
+            return
+        kept = [rows[0]] + [row for row in rows[1:] if row and int(row[0]) <= step]
+        buffer = io.StringIO()
+        csv.writer(buffer).writerows(kept)
+        modeldir.atomic_write_text(self.path, buffer.getvalue())
+
+    def add(self, step: int, terms: dict[str, torch.Tensor]) -> None:
+        self.rows.append((step, terms))
+        self.window_steps += 1
+        if len(self.rows) >= self.every:
+            self.flush()
+
+    def flush(self) -> None:
+        if not self.rows:
+            return
+        elapsed = time.perf_counter() - self.window_start
+        names = list(self.rows[0][1])
+        device = self.rows[0][1][names[0]].device
+        stacked = torch.stack(
+            [torch.stack([terms[k].float().reshape(()).to(device) for k in names]) for _, terms in self.rows]
+        ).cpu()
+        values = stacked.numpy()
+        rate = self.window_steps / elapsed if elapsed > 0 else float("nan")
+        if self.fields is None:
+            self.fields = ["step", *names, "steps_per_second"]
+            write_header = True
+        else:
+            write_header = not self.path.exists()
+        with self.path.open("a", newline="") as handle:
+            writer = csv.writer(handle)
+            if write_header:
+                writer.writerow(self.fields)
+            for (step, _), row in zip(self.rows, values):
+                by_name = dict(zip(names, row.tolist()))
+                writer.writerow([step] + [_fmt(by_name.get(k, float("nan"))) for k in self.fields[1:-1]] + [_fmt(rate)])
+            handle.flush()
+            os.fsync(handle.fileno())
+        self.last_values = dict(zip(names, values[-1].tolist()))
+        self.last_rate = rate
+        self.rows.clear()
+        self.window_start = time.perf_counter()
+        self.window_steps = 0
+
+
+def _fmt(value: float) -> str:
+    return repr(float(value)) if math.isfinite(value) else str(value)
+
+
+# ---- checkpoints -----------------------------------------------------------------------------------
+def _save_checkpoint(path: Path, state: dict[str, Any]) -> None:
+    modeldir.atomic_write(path, lambda handle: torch.save(state, handle))
+
+
+def _load_checkpoint(path: Path) -> dict[str, Any]:
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as error:
+        raise ValueError(f"could not read the checkpoint {str(path)!r} ({type(error).__name__}: {error}).") from None
+
+
+def _rng_state() -> dict[str, Any]:
+    state = {"torch_cpu": torch.get_rng_state()}
+    if torch.cuda.is_available():
+        state["torch_cuda"] = torch.cuda.get_rng_state_all()
+    return state
+
+
+def _set_rng_state(state: Mapping[str, Any]) -> None:
+    if "torch_cpu" in state:
+        torch.set_rng_state(state["torch_cpu"])
+    if "torch_cuda" in state and torch.cuda.is_available() and len(state["torch_cuda"]) == torch.cuda.device_count():
+        torch.cuda.set_rng_state_all(state["torch_cuda"])
+
+
+# ---- export -----------------------------------------------------------------------------------------
+def export_encoder(model: VAEBase, path: Path) -> Path:
+    """Export the encoder (channels-last input, dynamic batch) with ``torch.export`` to ``path``."""
+    encoder = Encoder(model.in_channels, model.latent_dim, model.arch)
+    encoder.load_state_dict({k: v.detach().float().cpu() for k, v in model.encoder.state_dict().items()})
+    wrapped = ChannelsLastEncoder(encoder).eval()
+    example = torch.rand(2, IMAGE_SIZE, IMAGE_SIZE, model.in_channels)
+    batch = torch.export.Dim("batch", min=1)
+    with torch.no_grad():
+        program = torch.export.export(wrapped, (example,), dynamic_shapes=({0: batch},))
+    return modeldir.atomic_write(path, lambda handle: torch.export.save(program, handle))
+
+
+def heldout_reconstruction_error(model: VAEBase, sampler, seed: int, n: int, device: torch.device, chunk: int = 256) -> float:
+    """Mean over ``n`` fresh samples (their own random stream) of the summed-BCE reconstruction error,
+    decoding the encoder mean."""
+    if n <= 0:
+        return float("nan")
+    was_training = model.training
+    model.eval()
+    total, seen = 0.0, 0
+    with BatchSource(sampler, min(chunk, n), seed, device, prefetch=0, stream=_HELDOUT_STREAM) as source:
+        index = 0
+        while seen < n:
+            x, _ = source.batch(index)
+            x = x[: n - seen]
+            total += float(model.reconstruction_error(x)) * x.shape[0]
+            seen += x.shape[0]
+            index += 1
+    model.train(was_training)
+    return total / seen
+
+
+def encode_samples(model: VAEBase, sampler, seed: int, n: int, device: torch.device, chunk: int = 256):
+    """Encoder means of ``n`` fresh samples (their own random stream) and their factors."""
+    was_training = model.training
+    model.eval()
+    codes, factors = [], []
+    with BatchSource(sampler, min(chunk, n), seed, device, prefetch=0, stream=_CODES_STREAM) as source, torch.no_grad():
+        index, seen = 0, 0
+        while seen < n:
+            take = min(source.batch_size, n - seen)
+            x, _ = source.batch(index)
+            codes.append(model.encoder(x[:take])[0].float().cpu().numpy())
+            factors.append(np.asarray(source.factors(index))[:take])
+            seen += take
+            index += 1
+    model.train(was_training)
+    return np.concatenate(codes), np.concatenate(factors).astype(np.int64)
+
+
+# ---- the engine -------------------------------------------------------------------------------------
+def _check_int(value, name: str, minimum: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
+        raise ValueError(f"{name} must be an integer >= {minimum}; got {value!r}.")
+    return int(value)
+
+
+def train(
+    model: str | None = None,
+    dataset: Any = None,
+    steps: int | None = None,
+    batch_size: int | None = None,
+    seed: int | None = None,
+    device: str | torch.device = "auto",
+    out: str | os.PathLike | None = None,
+    *,
+    dataset_path: str | os.PathLike | None = None,
+    latent_dim: int | None = None,
+    arch: str | None = None,
+    resume: bool = False,
+    overwrite: bool = False,
+    checkpoint_every: int = 1000,
+    log_every: int = 50,
+    amp: bool = False,
+    compile: bool = False,
+    heldout_size: int = 1024,
+    codes_size: int = 0,
+    prefetch: int = 2,
+    progress: bool | None = None,
+    callbacks: Iterable[Callable[[int, VAEBase], None]] = (),
+    **hyperparameters: Any,
+) -> dict[str, Any]:
+    """Train ``model`` on ``dataset`` for ``steps`` model updates and write the model dir ``out``.
+
+    Parameters
+    ----------
+    model:
+        A name from MODELS.md ("beta_vae", "annealed_vae", "factor_vae", "beta_tcvae", "dip_vae_i",
+        "dip_vae_ii"); default "beta_vae" (or the checkpoint's when resuming).
+    dataset:
+        A ground-truth sampler (64x64xC observations in [0, 1]) or a data-set name for
+        ``dismetrics.data.get_sampler`` (with ``dataset_path`` for data sets loaded from files).
+    steps:
+        Total number of model-optimizer updates (when resuming, the total to reach).
+    batch_size, seed, latent_dim, arch:
+        Defaults 64, 0, 10, "paper" (``arch="dlib_released"``: 2x2 kernels in convs 3 and 4).
+    device:
+        "auto" (CUDA if available), "cpu", "cuda", "cuda:N".
+    out:
+        The model dir to write.
+    resume:
+        Continue the run in ``out`` from its checkpoint (a fresh start when it has none yet).
+    overwrite:
+        Start afresh in an ``out`` that already holds a run.
+    checkpoint_every, log_every:
+        Checkpoint period (steps); log rows are written to disk every ``log_every`` steps and at each
+        checkpoint.
+    amp, compile:
+        bfloat16 autocast for the forward passes; ``torch.compile`` of the encoder and decoder.
+    heldout_size:
+        Fresh samples for the held-out reconstruction error at the end.
+    codes_size:
+        When positive, also write ``codes.npz``: the encoder means of that many fresh samples and
+        their factors (for scoring without torch).
+    callbacks:
+        ``f(step, model)`` after each step (``step`` = updates done).
+    **hyperparameters:
+        The objective's (``beta``, ``gamma``, ``c_max``, ``lambda_od``, ...), the named warm-up
+        ``warmup_steps``, the optimizer's (``lr``, ``beta1``, ``beta2``, ``adam_eps``) and
+        ``dataset_size`` (default: the grid size).
+
+    Returns the config written to ``out/dismetrics.json``.
+    """
+    if out is None:
+        raise ValueError("out must name the model dir to write.")
+    out = Path(out)
+    ckpt_path = out / modeldir.CHECKPOINT_FILE
+    log_path = out / modeldir.TRAIN_LOG_FILE
+    checkpoint = None
+    if resume and ckpt_path.exists():
+        checkpoint = _load_checkpoint(ckpt_path)
+    elif not resume and not overwrite and (ckpt_path.exists() or (out / modeldir.CONFIG_FILE).exists()):
+        raise ValueError(
+            f"{str(out)!r} already holds a run; pass resume=True (--resume) to continue it, overwrite=True to start "
+            "afresh, or choose another out dir."
+        )
+
+    requested = {
+        "model": model,
+        "batch_size": batch_size,
+        "seed": seed,
+        "latent_dim": latent_dim,
+        "arch": arch,
+    }
+    if checkpoint is not None:
+        run = dict(checkpoint["run"])
+        for key, value in requested.items():
+            if value is not None and value != run[key]:
+                raise ValueError(f"resume: {key}={value!r} differs from the checkpoint's {run[key]!r}.")
+        for key, value in hyperparameters.items():
+            stored = {**run["hyperparameters"], **run["optimizer"], "dataset_size": run["dataset_size"]}
+            if key not in stored or stored[key] != value:
+                raise ValueError(f"resume: hyperparameter {key}={value!r} differs from the checkpoint's {stored.get(key)!r}.")
+        if dataset is None and dataset_path is None:
+            dataset, dataset_path = run["dataset"]["name"], run["dataset"]["path"]
+        sampler, dataset_spec = resolve_dataset(dataset, dataset_path)
+        if dataset_spec["name"] != run["dataset"]["name"] or dataset_spec["factor_sizes"] != run["dataset"]["factor_sizes"]:
+            raise ValueError(
+                f"resume: the data set {dataset_spec['name']!r} {dataset_spec['factor_sizes']} differs from the checkpoint's "
+                f"{run['dataset']['name']!r} {run['dataset']['factor_sizes']}."
+            )
+        if steps is None:
+            steps = run["steps"]
+    else:
+        if steps is None:
+            raise ValueError("steps must be given (the number of model updates).")
+        sampler, dataset_spec = resolve_dataset(dataset, dataset_path)
+        hp = dict(hyperparameters)
+        optimizer_hp = {key: float(hp.pop(key, default)) for key, default in OPTIMIZER_DEFAULTS.items()}
+        dataset_size = hp.pop("dataset_size", None)
+        dataset_size = int(np.prod(dataset_spec["factor_sizes"])) if dataset_size is None else _check_int(dataset_size, "dataset_size", 1)
+        run = {
+            "model": model if model is not None else "beta_vae",
+            "batch_size": _check_int(batch_size if batch_size is not None else 64, "batch_size", 2),
+            "seed": _check_int(seed if seed is not None else 0, "seed", 0),
+            "latent_dim": _check_int(latent_dim if latent_dim is not None else 10, "latent_dim", 1),
+            "arch": arch if arch is not None else "paper",
+            "hyperparameters": hp,
+            "optimizer": optimizer_hp,
+            "dataset_size": dataset_size,
+            "dataset": dataset_spec,
+        }
+    steps = _check_int(steps, "steps", 1)
+    checkpoint_every = _check_int(checkpoint_every, "checkpoint_every", 1)
+    run["steps"] = steps
+    device = resolve_device(device)
+    channels = _channels(dataset_spec["observation_shape"])
+    model_cls = get_model_class(run["model"])
+
+    # Build the model with a seeded initialisation that leaves the global RNG alone.
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(run["seed"])
+        net = model_cls(
+            in_channels=channels,
+            latent_dim=run["latent_dim"],
+            arch=run["arch"],
+            dataset_size=run["dataset_size"],
+            **run["hyperparameters"],
+        )
+    run["hyperparameters"] = {k: v for k, v in net.hyperparameters.items()}
+    net.to(device)
+    opt_hp = run["optimizer"]
+    optimizer = torch.optim.Adam(
+        list(net.model_parameters()), lr=opt_hp["lr"], betas=(opt_hp["beta1"], opt_hp["beta2"]), eps=opt_hp["adam_eps"]
+    )
+    auxiliary_optimizers = net.make_auxiliary_optimizers()
+    start = 0
+    if checkpoint is not None:
+        net.load_state_dict(checkpoint["model"])
+        optimizer.load_state_dict(checkpoint["optimizer"])
+        for name, opt in auxiliary_optimizers.items():
+            opt.load_state_dict(checkpoint["auxiliary_optimizers"][name])
+        _set_rng_state(checkpoint.get("rng", {}))
+        start = int(checkpoint["step"])
+        if start > steps:
+            raise ValueError(f"resume: the checkpoint is at step {start}, past the requested steps={steps}.")
+    elif overwrite and out.exists():
+        for name in (modeldir.CHECKPOINT_FILE, modeldir.TRAIN_LOG_FILE, modeldir.ENCODER_FILE, modeldir.CONFIG_FILE):
+            (out / name).unlink(missing_ok=True)
+    if compile:
+        net.encoder.compile()
+        net.decoder.compile()
+
+    out.mkdir(parents=True, exist_ok=True)
+    log = _CsvLog(log_path, log_every)
+    if checkpoint is not None:
+        log.truncate_after(start)
+    elif log_path.exists():
+        log_path.unlink()
+        log.fields = None
+
+    config = _config(run, dataset_spec, channels, device, amp, compile, steps_done=start, complete=False)
+    modeldir.write_config(out, config)
+
+    def save(step_done: int) -> None:
+        log.flush()
+        state = {
+            "format": _CHECKPOINT_FORMAT,
+            "step": step_done,
+            "run": run,
+            "model": net.state_dict(),
+            "optimizer": optimizer.state_dict(),
+            "auxiliary_optimizers": {name: opt.state_dict() for name, opt in auxiliary_optimizers.items()},
+            "rng": _rng_state(),
+        }
+        _save_checkpoint(ckpt_path, state)
+
+    if progress is None:
+        progress = sys.stderr.isatty()
+    callbacks = list(callbacks)
+    net.train()
+    t0 = time.perf_counter()
+    source = BatchSource(
+        sampler, run["batch_size"], run["seed"], device, second_batch=net.uses_second_batch, prefetch=prefetch
+    )
+    from tqdm.auto import tqdm
+
+    bar = tqdm(total=steps, initial=start, disable=not progress, desc=f"{run['model']}", unit="step", dynamic_ncols=True)
+    try:
+        for step in range(start, steps):
+            x, x_second = source.batch(step)
+            terms = train_step(
+                net, optimizer, auxiliary_optimizers, x, x_second, step, step_generator(run["seed"], step), amp=amp
+            )
+            done = step + 1
+            log.add(done, terms)
+            if done % checkpoint_every == 0 and done < steps:
+                save(done)
+            for callback in callbacks:
+                callback(done, net)
+            bar.update(1)
+            if log.last_values and not log.rows:
+                bar.set_postfix(loss=f"{log.last_values['loss']:.1f}", recon=f"{log.last_values['recon']:.1f}", refresh=False)
+        save(steps)
+    finally:
+        source.close()
+        bar.close()
+    train_seconds = time.perf_counter() - t0
+
+    recon_heldout = heldout_reconstruction_error(net, sampler, run["seed"], heldout_size, device)
+    export_encoder(net, out / modeldir.ENCODER_FILE)
+    if codes_size and codes_size > 0:
+        codes, code_factors = encode_samples(net, sampler, run["seed"], int(codes_size), device)
+        modeldir.write_codes(out, codes, code_factors)
+    config = _config(run, dataset_spec, channels, device, amp, compile, steps_done=steps, complete=True)
+    config["recon_error_heldout"] = recon_heldout
+    config["heldout_size"] = int(heldout_size)
+    config["codes_size"] = int(codes_size) if codes_size and codes_size > 0 else 0
+    config["training"] = {
+        "seconds_this_session": train_seconds,
+        "steps_this_session": steps - start,
+        "steps_per_second": (steps - start) / train_seconds if train_seconds > 0 and steps > start else None,
+        "resumed_from_step": start if checkpoint is not None else None,
+    }
+    modeldir.write_config(out, config)
+    return config
+
+
+def _config(run, dataset_spec, channels, device, amp, compile, *, steps_done: int, complete: bool) -> dict[str, Any]:
+    return {
+        "format_version": modeldir.FORMAT_VERSION,
+        "model": run["model"],
+        "hyperparameters": run["hyperparameters"],
+        "optimizer": {"name": "adam", **run["optimizer"]},
+        "dataset": dataset_spec,
+        "dataset_size": run["dataset_size"],
+        "seed": run["seed"],
+        "steps": steps_done,
+        "steps_requested": run["steps"],
+        "batch_size": run["batch_size"],
+        "latent_dim": run["latent_dim"],
+        "arch": run["arch"],
+        "input_shape": [IMAGE_SIZE, IMAGE_SIZE, channels],
+        "channels": channels,
+        "channels_first": False,
+        "encoder_file": modeldir.ENCODER_FILE,
+        "encoder_outputs": ["mean", "logvar"],
+        "representation": "mean",
+        "complete": complete,
+        "recon_error_heldout": None,
+        "trainer": {
+            "package": "dismetrics_models",
+            "torch": torch.__version__,
+            "python": platform.python_version(),
+            "device": str(device),
+            "amp": bool(amp),
+            "compile": bool(compile),
+        },
+    }

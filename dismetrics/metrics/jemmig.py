@@ -8,7 +8,7 @@ from .._kernels import info as kernels
 from .._validation import check_codes_and_factors, check_positive_int
 from ..result import MetricResult
 
-__all__ = ["jemmig", "joint_entropies_from_tables"]
+__all__ = ["jemmig", "joint_entropies_from_tables", "top_two_dims"]
 
 
 def joint_entropies_from_tables(tables: list[np.ndarray]) -> np.ndarray:
@@ -24,6 +24,26 @@ def joint_entropies_from_tables(tables: list[np.ndarray]) -> np.ndarray:
     return out
 
 
+def top_two_dims(mi: np.ndarray, joint: np.ndarray, tie_tolerance: float = 1e-10) -> tuple[np.ndarray, np.ndarray]:
+    """Per factor, the dims of largest and second-largest MI.
+
+    Code dims whose MI is within ``tie_tolerance`` of the largest are tied (e.g. two dims that both
+    determine the factor): of those, the one of smallest joint entropy is taken as :math:`i^*`
+    (so the result does not hang on the last bits of the MI estimates); :math:`j^*` is the best of the others.
+    """
+    k_count = mi.shape[1]
+    top = np.empty(k_count, dtype=np.int64)
+    second = np.empty(k_count, dtype=np.int64)
+    for k in range(k_count):
+        column = mi[:, k]
+        tied = np.flatnonzero(column >= column.max() - tie_tolerance)
+        top[k] = tied[np.argmin(joint[tied, k])]
+        rest = column.copy()
+        rest[top[k]] = -np.inf
+        second[k] = int(np.argmax(rest))
+    return top, second
+
+
 def jemmig(codes, factors, *, bins: int = 20) -> MetricResult:
     r"""JEMMIG and its normalized form.
 
@@ -36,6 +56,8 @@ def jemmig(codes, factors, *, bins: int = 20) -> MetricResult:
         \mathrm{JEMMIG}_k = H(z_{i^*}, v_k) - I(z_{i^*}; v_k) + I(z_{j^*}; v_k)
 
     (lower is better; 0 for a code dim that is a relabeling of the factor, alone in holding it).
+    Where several dims tie for the largest MI (within 1e-10 nats), :math:`i^*` is the one of
+    smallest joint entropy (see :func:`top_two_dims`); the paper leaves ties open.
     Since :math:`0 \le \mathrm{JEMMIG}_k \le H(z_{i^*}, v_k) \le H(v_k) + \log(\text{bins})`, the
     normalized score of Carbonneau et al.'s review ("Measuring disentanglement: a review of
     metrics", their ``jemmig.py``) is
@@ -66,9 +88,8 @@ def jemmig(codes, factors, *, bins: int = 20) -> MetricResult:
     mi = kernels.mutual_info_from_tables(tables)
     joint = joint_entropies_from_tables(tables)
     factor_entropy = kernels.entropies(labels, sizes)
-    order = np.argsort(-mi, axis=0, kind="stable")
+    top, second = top_two_dims(mi, joint)
     columns = np.arange(mi.shape[1])
-    top, second = order[0], order[1]
     raw = joint[top, columns] - mi[top, columns] + mi[second, columns]
     normalized = 1.0 - raw / (factor_entropy + np.log(bins))
     return MetricResult(

@@ -117,6 +117,18 @@ def test_binned_metrics_equal_reference_for_other_bins(bins):
     assert dm.jemmig(codes, factors, bins=bins).value == pytest.approx(reference_jemmig(codes, factors, bins)[0], abs=1e-10)
 
 
+def test_mig_sup_over_active_dims_as_the_authors_code():
+    codes, factors = sample(2, n=600, noise_dims=2)
+    codes[:, -1] *= 0.05  # variance 0.0025 < 0.01: inactive in the authors' code
+    result = dm.mig_sup(codes, factors, active_variance=0.01)
+    gaps = result.details["gap_per_dim"]
+    active = [i for i in range(codes.shape[1]) if np.var(codes[:, i], ddof=1) > 0.01]
+    assert active == list(range(codes.shape[1] - 1))
+    assert result.value == pytest.approx(np.mean(gaps[active]), abs=1e-12)
+    assert dm.mig_sup(codes, factors).value == pytest.approx(reference_mig_sup(codes, factors), abs=1e-10)
+    assert dm.mig_sup(codes * 0.0 + np.arange(len(codes))[:, None] * 1e-6, factors, active_variance=0.01).value == 0.0
+
+
 def test_jemmig_joint_entropy_matrix_equals_scipy():
     from reference_impls import histogram_discretize
     from wider_reference_impls import joint_entropy
@@ -484,6 +496,7 @@ def test_infom_infoc_degenerate_cases():
         (lambda c, f: dm.infom(c, f[:, :1]), "at least two factors"),
         (lambda c, f: dm.jemmig(c[:, :1], f), "at least 2 dimension"),
         (lambda c, f: dm.mig_sup(c, f, bins=1), "bins"),
+        (lambda c, f: dm.mig_sup(c, f, active_variance=-1), "active_variance"),
         (lambda c, f: dm.jemmig(c, f, bins=2.5), "bins"),
         (lambda c, f: dm.irs(c, f, diff_quantile=1.5), "diff_quantile"),
         (lambda c, f: dm.irs(c, f, factor_bins=0), "factor_bins"),

@@ -81,6 +81,15 @@ def test_irs_equals_reference(problem):
     assert dm.irs(codes, factors).value == pytest.approx(reference_irs(codes, factors), abs=1e-10)
 
 
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.integers(-3, 3) | st.floats(-5, 5), min_size=1, max_size=40), st.floats(0.0, 1.0))
+def test_irs_selection_quantile_equals_numpy(values, q):
+    from dismetrics._kernels.irs import _linear_quantile
+
+    array = np.asarray(values, dtype=np.float64)
+    assert _linear_quantile(array.copy(), q) == np.quantile(array, q)
+
+
 @SETTINGS
 @given(random_problem(max_size=60), st.sampled_from([0.5, 0.9, 1.0]))
 def test_irs_equals_reference_other_quantiles_and_raw_groups(problem, quantile):

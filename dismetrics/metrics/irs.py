@@ -7,6 +7,7 @@ import numbers
 import numpy as np
 
 from .._kernels import info as kernels
+from .._kernels import irs as irs_kernels
 from .._validation import check_codes_and_factors, check_positive_int
 from ..result import MetricResult
 
@@ -38,15 +39,7 @@ def irs_from_groups(latents: np.ndarray, groups: np.ndarray, diff_quantile: floa
     max_deviations = np.max(np.abs(latents - latents.mean(axis=0)), axis=0)
     cum_deviations = np.zeros((n_latents, n_factors))
     for k in range(n_factors):
-        order = np.argsort(groups[k], kind="stable")
-        sorted_labels = groups[k][order]
-        starts = np.flatnonzero(np.r_[True, sorted_labels[1:] != sorted_labels[:-1]])
-        ends = np.r_[starts[1:], sorted_labels.size]
-        for start, end in zip(starts, ends):
-            members = latents[order[start:end]]  # rows in their original order, as a boolean mask gives them
-            diffs = np.abs(members - np.mean(members, axis=0))
-            cum_deviations[:, k] += np.quantile(diffs, q=diff_quantile, axis=0)
-        cum_deviations[:, k] /= starts.size
+        cum_deviations[:, k] = irs_kernels.mean_group_quantile_deviation(latents, groups[k], diff_quantile)
     irs_matrix = 1.0 - cum_deviations / max_deviations[:, None]
     per_dim = irs_matrix.max(axis=1)
     if np.sum(max_deviations) > 0.0:

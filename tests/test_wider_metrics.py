@@ -100,6 +100,13 @@ def test_irs_equals_reference_other_quantiles_and_raw_groups(problem, quantile):
         reference_irs(codes, factors, quantile, bins=None), abs=1e-10)
 
 
+def test_irs_of_float32_codes_is_close_to_the_float32_reference():
+    codes, factors = sample(18, n=2000)
+    codes32 = codes.astype(np.float32)
+    assert dm.irs(codes32, factors).value == pytest.approx(reference_irs(codes32, factors), abs=1e-6)
+    assert dm.irs(codes32, factors).value == pytest.approx(reference_irs(codes32.astype(np.float64), factors), abs=1e-12)
+
+
 @SETTINGS
 @given(random_problem())
 def test_mig_sup_and_dcimig_equal_reference(problem):

@@ -248,7 +248,7 @@ def dci_es(codes, factors, *, probe: str = "random_forest", capacities=None, fac
 
 
 def dci_es_size(codes, factors) -> MetricResult:
-    r"""DCI-ES size :math:`S = K / d`: the number of factors over the number of code dims.
+    r"""DCI-ES size S = K / d: the number of factors over the number of code dims.
 
     Eastwood et al., ICLR 2023: the size of the representation relative to the ground truth (1 for a
     code with one dim per factor, 0.5 for one twice as large). Counts every code dim, collapsed ones

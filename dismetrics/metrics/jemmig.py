@@ -45,7 +45,7 @@ def top_two_dims(mi: np.ndarray, joint: np.ndarray, tie_tolerance: float = 1e-10
 
 
 def jemmig(codes, factors, *, bins: int = 20) -> MetricResult:
-    r"""JEMMIG and its normalized form.
+    r"""JEMMIG, normalized (higher is better); the raw JEMMIG in nats in details.
 
     Do and Tran, "Theory and evaluation metrics for learning disentangled representations", ICLR 2020.
     For factor k, with :math:`i^*` and :math:`j^*` the code dims of largest and second-largest

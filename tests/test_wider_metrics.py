@@ -342,6 +342,21 @@ def test_explicitness_closed_forms():
     assert explicitness_from_curve([0, 1], [0.5, 0.5], 1.0, lowest_loss=0.5)["explicitness"] == pytest.approx(1.0)
 
 
+def test_explicitness_authors_code_variant():
+    capacity = [1.0, 2.0, 3.0, 4.0, 5.0]
+    # linear fall from the baseline to 0: the authors' doubled area gives 0, a flat curve 1 (its own min)
+    assert explicitness_from_curve(capacity, [1, 0.75, 0.5, 0.25, 0], 1.0, variant="authors_code")["explicitness"] == pytest.approx(0.0)
+    assert explicitness_from_curve(capacity, [0.7] * 5, 1.0, variant="authors_code")["explicitness"] == pytest.approx(1.0)
+    # a step at the last capacity: 1 - 2 * (3 * 1 + 0.5) / 4
+    assert explicitness_from_curve(capacity, [1, 1, 1, 1, 0], 1.0, variant="authors_code")["explicitness"] == pytest.approx(1 - 2 * 3.5 / 4)
+    codes, factors = sample(19, n=300, sizes=(3, 5))
+    result = dm.dci_es(codes, factors, capacities=(1, 2, 4), n_estimators=3, explicitness="authors_code")
+    for k in range(2):
+        losses = np.minimum.accumulate(result.details["losses"][k])
+        area = np.trapezoid(losses - losses.min(), [1.0, 2.0, 4.0])
+        assert result.details["explicitness_per_factor"][k] == pytest.approx(1 - 2 * area / 3.0, abs=1e-12)
+
+
 def test_dci_es_perfect_code_is_explicit_and_noise_is_not():
     rng = np.random.default_rng(3)
     factors = rng.integers(0, [3, 5], size=(600, 2))
@@ -531,6 +546,7 @@ def test_infom_infoc_degenerate_cases():
         (lambda c, f: dm.dci_es(c[:4], f[:4], test_fraction=0.1), "at least two"),
         (lambda c, f: dm.dci_es(c, f, lowest_loss=-1), "lowest_loss"),
         (lambda c, f: dm.dci_es(c, f, n_estimators=0), "n_estimators"),
+        (lambda c, f: dm.dci_es(c, f, explicitness="area"), "explicitness"),
         (lambda c, f: dm.irs(c[:-1], f), "rows"),
         (lambda c, f: dm.dcimig(np.where(c > 0, np.nan, c), f), "NaN"),
         (lambda c, f: dm.infom(c, f, random_state="seed"), "random_state"),

@@ -31,7 +31,11 @@ DEFAULT_CAPACITIES = {
 }
 
 
-def explicitness_from_curve(capacity, loss, baseline_loss: float, lowest_loss: float = 0.0) -> dict:
+EXPLICITNESS_VARIANTS = ("paper", "authors_code")
+
+
+def explicitness_from_curve(capacity, loss, baseline_loss: float, lowest_loss: float = 0.0,
+                            variant: str = "paper") -> dict:
     r"""Explicitness of one factor from its loss-capacity curve.
 
     The losses (sorted by capacity) are clipped to the baseline loss (a probe never needs to do
@@ -47,13 +51,24 @@ def explicitness_from_curve(capacity, loss, baseline_loss: float, lowest_loss: f
     noiseless factor, the paper's choice). E = 1: the smallest probe already reaches
     :math:`\ell^*`; E = 0: no probe beats the baseline. A curve falling linearly from
     :math:`\ell^b` to :math:`\ell^*` gives 0.5.
+
+    ``variant="authors_code"`` reproduces the authors' ``compute_explitcitness``: no clipping, the
+    area is measured above the curve's own minimum (not :math:`\ell^*`) and doubled,
+    :math:`E = 1 - 2\,\mathrm{AULCC}_{\min} / ((c_{\max} - c_{\min})\,\ell^b)`, in [-1, 1].
     """
+    check_choice(variant, name="variant", choices=EXPLICITNESS_VARIANTS)
     capacity = np.asarray(capacity, dtype=np.float64)
     loss = np.asarray(loss, dtype=np.float64)
     order = np.argsort(capacity, kind="stable")
     capacity, loss = capacity[order], loss[order]
-    curve = np.minimum.accumulate(np.minimum(loss, baseline_loss))
     span = capacity[-1] - capacity[0]
+    if variant == "authors_code":
+        curve = np.minimum.accumulate(loss)
+        above = curve - curve.min()
+        area = float(np.sum(0.5 * (above[1:] + above[:-1]) * np.diff(capacity)))
+        return {"explicitness": 1.0 - 2.0 * area / (span * baseline_loss), "aulcc": area, "curve": curve,
+                "capacity": capacity}
+    curve = np.minimum.accumulate(np.minimum(loss, baseline_loss))
     height = baseline_loss - lowest_loss
     above = curve - lowest_loss
     area = float(np.sum(0.5 * (above[1:] + above[:-1]) * np.diff(capacity)))
@@ -137,7 +152,7 @@ def _baseline_loss(kind: str, y_test: np.ndarray) -> float:
 
 def dci_es(codes, factors, *, probe: str = "random_forest", capacities=None, factor_kind="regression",
            n_estimators: int = 100, mlp_max_iter: int = 200, test_fraction: float = 1 / 3,
-           lowest_loss: float = 0.0, random_state=0, n_jobs=None) -> MetricResult:
+           lowest_loss: float = 0.0, explicitness: str = "paper", random_state=0, n_jobs=None) -> MetricResult:
     r"""DCI-ES explicitness E (the headline) and size S of a representation.
 
     Eastwood et al., ICLR 2023. For every factor k a family of probes of growing capacity
@@ -167,6 +182,9 @@ def dci_es(codes, factors, *, probe: str = "random_forest", capacities=None, fac
     is an ordinal target, loss :math:`1 - R^2`, baseline 1) or ``"classification"`` (loss 1 -
     accuracy, baseline the majority-class error), the two losses of the authors' code.
 
+    ``explicitness="authors_code"`` computes E as the authors' released code does (see
+    :func:`explicitness_from_curve`); the default is the paper's formula above.
+
     Pitfalls: E depends on the capacity grid and its axis (linear depths vs log parameters), so only
     values computed with the same probe family and grid compare; losses above the baseline are
     clipped to it; a probe family whose smallest member is already perfect gives E = 1 whatever the
@@ -181,6 +199,7 @@ def dci_es(codes, factors, *, probe: str = "random_forest", capacities=None, fac
     """
     codes, factors = check_codes_and_factors(codes, factors)
     check_choice(probe, name="probe", choices=PROBES)
+    check_choice(explicitness, name="explicitness", choices=EXPLICITNESS_VARIANTS)
     capacity_grid = _check_capacities(capacities, probe)
     kinds = _check_factor_kinds(factor_kind, factors.shape[1])
     n_estimators = check_positive_int(n_estimators, name="n_estimators")
@@ -218,7 +237,7 @@ def dci_es(codes, factors, *, probe: str = "random_forest", capacities=None, fac
             axis_k = np.asarray(capacity_grid, dtype=np.float64)
         axis = axis_k if axis is None else axis
         baselines[k] = _baseline_loss(kind, labels[test_rows])
-        curve = explicitness_from_curve(axis_k, losses[k], baselines[k], lowest_loss)
+        curve = explicitness_from_curve(axis_k, losses[k], baselines[k], lowest_loss, explicitness)
         per_factor[k], aulcc[k], curves[k] = curve["explicitness"], curve["aulcc"], curve["curve"]
     return MetricResult(
         name="dci_es",
@@ -241,6 +260,7 @@ def dci_es(codes, factors, *, probe: str = "random_forest", capacities=None, fac
             "mlp_max_iter": mlp_max_iter,
             "test_fraction": float(test_fraction),
             "lowest_loss": float(lowest_loss),
+            "explicitness": explicitness,
             "seed": seed,
             "n_samples": n,
         },

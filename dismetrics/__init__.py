@@ -3,6 +3,16 @@
 from importlib.metadata import PackageNotFoundError, version as _version
 
 from .metrics import (
+    dci_es,
+    dci_es_size,
+    dcimig,
+    infoc,
+    infoe,
+    infom,
+    infomec,
+    irs,
+    jemmig,
+    mig_sup,
     gaussian_total_correlation,
     gaussian_wasserstein_correlation,
     gaussian_wasserstein_correlation_normalized,
@@ -25,5 +35,15 @@ __all__ = [
     "mig",
     "modularity",
     "mutual_info_score",
+    "irs",
+    "mig_sup",
+    "dcimig",
+    "jemmig",
+    "infom",
+    "infoc",
+    "infoe",
+    "infomec",
+    "dci_es",
+    "dci_es_size",
     "__version__",
 ]

@@ -4,7 +4,13 @@
 ``UNSUPERVISED_METRICS`` maps names to the scores of codes alone ``f(codes, ...)``.
 """
 
+from .dci_es import dci_es, dci_es_size
+from .dcimig import dcimig
+from .infomec import infoc, infoe, infom, infomec
+from .irs import irs
+from .jemmig import jemmig
 from .mig import mig
+from .mig_sup import mig_sup
 from .modularity import modularity
 from .unsupervised import (
     gaussian_total_correlation,
@@ -16,6 +22,15 @@ from .unsupervised import (
 SAMPLE_METRICS = {
     "mig": mig,
     "modularity": modularity,
+    "irs": irs,
+    "mig_sup": mig_sup,
+    "dcimig": dcimig,
+    "jemmig": jemmig,
+    "infom": infom,
+    "infoc": infoc,
+    "infoe": infoe,
+    "dci_es": dci_es,
+    "dci_es_size": dci_es_size,
 }
 
 UNSUPERVISED_METRICS = {
@@ -32,6 +47,16 @@ __all__ = [
     "gaussian_wasserstein_correlation",
     "gaussian_wasserstein_correlation_normalized",
     "mutual_info_score",
+    "irs",
+    "mig_sup",
+    "dcimig",
+    "jemmig",
+    "infom",
+    "infoc",
+    "infoe",
+    "infomec",
+    "dci_es",
+    "dci_es_size",
     "SAMPLE_METRICS",
     "UNSUPERVISED_METRICS",
 ]

@@ -1,0 +1,280 @@
+"""DCI-ES: explicitness (E) and size (S) (Eastwood, Nicolicioiu, von Kügelgen, Kekić, Träuble, Dittadi
+and Schölkopf, "DCI-ES: An extended disentanglement framework with connections to identifiability",
+ICLR 2023).
+
+E measures how much functional capacity a probe needs to read the factors out of the code: probes of
+growing capacity are trained per factor, their test losses form the loss-capacity curve, and E is one
+minus the area under that curve relative to the area under the baseline (constant-prediction) loss.
+S is the size of the code relative to the ground truth. D, C and I of the same framework are DCI's
+(another module); this one depends on none of it.
+"""
+
+from __future__ import annotations
+
+import numbers
+import warnings
+
+import numpy as np
+
+from .._validation import check_choice, check_codes_and_factors, check_positive_int, check_random_state
+from ..result import MetricResult
+
+__all__ = ["dci_es", "dci_es_size", "explicitness_from_curve", "DEFAULT_CAPACITIES"]
+
+PROBES = ("random_forest", "mlp")
+FACTOR_KINDS = ("regression", "classification")
+DEFAULT_CAPACITIES = {
+    # The authors' random-forest sweep (configs/random_forest/config.yaml): max_depth of 100-tree forests.
+    "random_forest": (1, 2, 3, 4, 8, 10, 12, 14, 16, 18, 20, 32),
+    # Widths of a two-hidden-layer MLP; 0 is the linear probe (the authors sweep 0, 14, ..., 3603).
+    "mlp": (0, 4, 8, 16, 32, 64, 128),
+}
+
+
+EXPLICITNESS_VARIANTS = ("paper", "authors_code")
+
+
+def explicitness_from_curve(capacity, loss, baseline_loss: float, lowest_loss: float = 0.0,
+                            variant: str = "paper") -> dict:
+    r"""Explicitness of one factor from its loss-capacity curve.
+
+    The losses (sorted by capacity) are clipped to the baseline loss (a probe never needs to do
+    worse than the constant prediction) and replaced by their running minimum (the best loss
+    reached at or below each capacity, as the authors' code does); then, with the trapezoid rule,
+
+    .. math::
+
+        \mathrm{AULCC} = \int_{c_{\min}}^{c_{\max}} (\ell(c) - \ell^*)\,dc, \qquad
+        E = 1 - \frac{\mathrm{AULCC}}{(c_{\max} - c_{\min})(\ell^b - \ell^*)} \in [0, 1]
+
+    where :math:`\ell^b` is the baseline loss and :math:`\ell^*` the lowest possible loss (0 for a
+    noiseless factor, the paper's choice). E = 1: the smallest probe already reaches
+    :math:`\ell^*`; E = 0: no probe beats the baseline. A curve falling linearly from
+    :math:`\ell^b` to :math:`\ell^*` gives 0.5.
+
+    ``variant="authors_code"`` reproduces the authors' ``compute_explitcitness``: no clipping, the
+    area is measured above the curve's own minimum (not :math:`\ell^*`) and doubled,
+    :math:`E = 1 - 2\,\mathrm{AULCC}_{\min} / ((c_{\max} - c_{\min})\,\ell^b)`, in [-1, 1].
+    """
+    check_choice(variant, name="variant", choices=EXPLICITNESS_VARIANTS)
+    capacity = np.asarray(capacity, dtype=np.float64)
+    loss = np.asarray(loss, dtype=np.float64)
+    order = np.argsort(capacity, kind="stable")
+    capacity, loss = capacity[order], loss[order]
+    span = capacity[-1] - capacity[0]
+    if variant == "authors_code":
+        curve = np.minimum.accumulate(loss)
+        above = curve - curve.min()
+        area = float(np.sum(0.5 * (above[1:] + above[:-1]) * np.diff(capacity)))
+        return {"explicitness": 1.0 - 2.0 * area / (span * baseline_loss), "aulcc": area, "curve": curve,
+                "capacity": capacity}
+    curve = np.minimum.accumulate(np.minimum(loss, baseline_loss))
+    height = baseline_loss - lowest_loss
+    above = curve - lowest_loss
+    area = float(np.sum(0.5 * (above[1:] + above[:-1]) * np.diff(capacity)))
+    value = 1.0 if height <= 0 else 1.0 - area / (span * height)
+    return {"explicitness": value, "aulcc": area, "curve": curve, "capacity": capacity}
+
+
+def _check_capacities(capacities, probe: str) -> tuple[int, ...]:
+    if capacities is None:
+        return DEFAULT_CAPACITIES[probe]
+    values = tuple(capacities)
+    minimum = 0 if probe == "mlp" else 1
+    if len(values) < 2 or any(isinstance(c, bool) or not isinstance(c, numbers.Integral) or c < minimum for c in values):
+        raise ValueError(
+            f"capacities must be at least two integers >= {minimum} ({'hidden widths' if probe == 'mlp' else 'max depths'}); "
+            f"got {capacities!r}."
+        )
+    if len(set(values)) != len(values):
+        raise ValueError(f"capacities must be distinct; got {capacities!r}.")
+    return tuple(sorted(int(c) for c in values))
+
+
+def _check_factor_kinds(factor_kind, k_count: int) -> tuple[str, ...]:
+    kinds = (factor_kind,) * k_count if isinstance(factor_kind, str) else tuple(factor_kind)
+    if len(kinds) != k_count:
+        raise ValueError(f"factor_kind must be one string or one per factor ({k_count}); got {len(kinds)}.")
+    for kind in kinds:
+        check_choice(kind, name="factor_kind", choices=FACTOR_KINDS)
+    return kinds
+
+
+def _check_test_fraction(test_fraction, n: int) -> int:
+    if isinstance(test_fraction, bool) or not isinstance(test_fraction, numbers.Real) or not 0.0 < test_fraction < 1.0:
+        raise ValueError(f"test_fraction must be a number in (0, 1); got {test_fraction!r}.")
+    n_test = int(round(n * test_fraction))
+    if n_test < 2 or n - n_test < 2:
+        raise ValueError(f"test_fraction={test_fraction} leaves {n - n_test} training and {n_test} test points; "
+                         "each split needs at least two. Use more samples.")
+    return n_test
+
+
+def _make_probe(probe: str, kind: str, capacity: int, *, n_estimators: int, mlp_max_iter: int, seed: int, n_jobs):
+    if probe == "random_forest":
+        from sklearn.ensemble import RandomForestClassifier, RandomForestRegressor
+
+        forest = RandomForestRegressor if kind == "regression" else RandomForestClassifier
+        return forest(n_estimators=n_estimators, max_depth=capacity, random_state=seed, n_jobs=n_jobs)
+    from sklearn.neural_network import MLPClassifier, MLPRegressor
+
+    network = MLPRegressor if kind == "regression" else MLPClassifier
+    hidden = (capacity, capacity) if capacity > 0 else ()
+    return network(hidden_layer_sizes=hidden, max_iter=mlp_max_iter, random_state=seed)
+
+
+def _mlp_parameter_count(width: int, inputs: int, outputs: int) -> int:
+    if width == 0:
+        return (inputs + 1) * outputs
+    return (inputs + 1) * width + (width + 1) * width + (width + 1) * outputs
+
+
+def _probe_loss(model, kind: str, x_train, y_train, x_test, y_test) -> float:
+    from sklearn.exceptions import ConvergenceWarning
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        model.fit(x_train, y_train)
+    prediction = model.predict(x_test)
+    if kind == "classification":
+        return float(np.mean(prediction != y_test))
+    residual = np.sum((y_test - prediction) ** 2)
+    total = np.sum((y_test - y_test.mean()) ** 2)
+    return float(residual / total) if total > 0 else 0.0
+
+
+def _baseline_loss(kind: str, y_test: np.ndarray) -> float:
+    """Test loss of the best constant prediction: 1 for 1 - R^2, the majority-class error for accuracy."""
+    if kind == "regression":
+        return 1.0
+    return 1.0 - np.bincount(y_test).max() / y_test.size
+
+
+def dci_es(codes, factors, *, probe: str = "random_forest", capacities=None, factor_kind="regression",
+           n_estimators: int = 100, mlp_max_iter: int = 200, test_fraction: float = 1 / 3,
+           lowest_loss: float = 0.0, explicitness: str = "paper", random_state=0, n_jobs=None) -> MetricResult:
+    r"""DCI-ES explicitness E (the headline) and size S of a representation.
+
+    Eastwood et al., ICLR 2023. For every factor k a family of probes of growing capacity
+    :math:`c_1 < \dots < c_P` predicts :math:`v_k` from all code dims; their test losses form the
+    loss-capacity curve :math:`\ell_k(c)` and
+
+    .. math::
+
+        E_k = 1 - \frac{\mathrm{AULCC}_k}{(c_P - c_1)(\ell^b_k - \ell^*)}, \qquad
+        E = \frac{1}{K} \sum_k E_k, \qquad S = \frac{K}{d}
+
+    (AULCC and the curve's treatment in :func:`explicitness_from_curve`; :math:`\ell^b_k` the loss
+    of the best constant prediction, :math:`\ell^* =` ``lowest_loss``). S is the size of the
+    representation relative to the ground truth: 1 when there are as many code dims as factors,
+    smaller for larger codes (above 1 for codes smaller than the factor count).
+
+    Probe families (``probe``), as in the paper's experiments, trained on a random ``1 - test_fraction``
+    of the sample and scored on the rest:
+
+    - ``"random_forest"`` (default): sklearn random forests of ``n_estimators`` trees (100, as the
+      authors), capacity = ``max_depth``, on a linear capacity axis; default depths are the authors'
+      sweep 1, 2, 3, 4, 8, 10, 12, 14, 16, 18, 20, 32.
+    - ``"mlp"``: sklearn MLPs with two hidden layers of the given widths (0 = linear probe),
+      capacity = number of parameters on a log axis, as the authors plot MLP curves. Slow for large n.
+
+    Loss (``factor_kind``, one string or one per factor): ``"regression"`` (default; the factor index
+    is an ordinal target, loss :math:`1 - R^2`, baseline 1) or ``"classification"`` (loss 1 -
+    accuracy, baseline the majority-class error), the two losses of the authors' code.
+
+    ``explicitness="authors_code"`` computes E as the authors' released code does (see
+    :func:`explicitness_from_curve`); the default is the paper's formula above.
+
+    Pitfalls: E depends on the capacity grid and its axis (linear depths vs log parameters), so only
+    values computed with the same probe family and grid compare; losses above the baseline are
+    clipped to it; a probe family whose smallest member is already perfect gives E = 1 whatever the
+    code (a linear code of a linear factor needs depth > 1 for trees, though).
+
+    Returns
+    -------
+    MetricResult
+        ``value`` E; ``details``: ``size`` (S), ``explicitness_per_factor``, ``aulcc_per_factor``,
+        ``baseline_loss`` (K), ``capacity`` (P, the x axis used), ``losses`` (K, P, raw test losses),
+        ``curves`` (K, P, clipped running minima).
+    """
+    codes, factors = check_codes_and_factors(codes, factors)
+    check_choice(probe, name="probe", choices=PROBES)
+    check_choice(explicitness, name="explicitness", choices=EXPLICITNESS_VARIANTS)
+    capacity_grid = _check_capacities(capacities, probe)
+    kinds = _check_factor_kinds(factor_kind, factors.shape[1])
+    n_estimators = check_positive_int(n_estimators, name="n_estimators")
+    mlp_max_iter = check_positive_int(mlp_max_iter, name="mlp_max_iter")
+    if isinstance(lowest_loss, bool) or not isinstance(lowest_loss, numbers.Real) or not 0.0 <= lowest_loss < 1.0:
+        raise ValueError(f"lowest_loss must be a number in [0, 1); got {lowest_loss!r}.")
+    n, d = codes.shape
+    n_test = _check_test_fraction(test_fraction, n)
+    rng = check_random_state(random_state)
+    permutation = rng.permutation(n)
+    seed = int(rng.integers(0, 2**31 - 1))
+    test_rows, train_rows = permutation[:n_test], permutation[n_test:]
+    x_train, x_test = codes[train_rows], codes[test_rows]
+
+    k_count = factors.shape[1]
+    losses = np.empty((k_count, len(capacity_grid)))
+    curves = np.empty_like(losses)
+    per_factor = np.empty(k_count)
+    aulcc = np.empty(k_count)
+    baselines = np.empty(k_count)
+    axis = None
+    for k in range(k_count):
+        labels = np.unique(factors[:, k], return_inverse=True)[1].reshape(-1)
+        kind = kinds[k]
+        target = labels.astype(np.float64) if kind == "regression" else labels
+        y_train, y_test = target[train_rows], target[test_rows]
+        for j, capacity in enumerate(capacity_grid):
+            model = _make_probe(probe, kind, capacity, n_estimators=n_estimators, mlp_max_iter=mlp_max_iter,
+                                seed=seed, n_jobs=n_jobs)
+            losses[k, j] = _probe_loss(model, kind, x_train, y_train, x_test, y_test)
+        if probe == "mlp":
+            outputs = 1 if kind == "regression" else int(labels.max()) + 1
+            axis_k = np.log([_mlp_parameter_count(c, d, outputs) for c in capacity_grid])
+        else:
+            axis_k = np.asarray(capacity_grid, dtype=np.float64)
+        axis = axis_k if axis is None else axis
+        baselines[k] = _baseline_loss(kind, labels[test_rows])
+        curve = explicitness_from_curve(axis_k, losses[k], baselines[k], lowest_loss, explicitness)
+        per_factor[k], aulcc[k], curves[k] = curve["explicitness"], curve["aulcc"], curve["curve"]
+    return MetricResult(
+        name="dci_es",
+        value=float(per_factor.mean()),
+        details={
+            "size": k_count / d,
+            "explicitness_per_factor": per_factor,
+            "aulcc_per_factor": aulcc,
+            "baseline_loss": baselines,
+            "capacity": axis,
+            "losses": losses,
+            "curves": curves,
+        },
+        params={
+            "probe": probe,
+            "capacities": np.asarray(capacity_grid),
+            "capacity_axis": "log(parameters)" if probe == "mlp" else "max_depth",
+            "factor_kind": ",".join(kinds),
+            "n_estimators": n_estimators,
+            "mlp_max_iter": mlp_max_iter,
+            "test_fraction": float(test_fraction),
+            "lowest_loss": float(lowest_loss),
+            "explicitness": explicitness,
+            "seed": seed,
+            "n_samples": n,
+        },
+    )
+
+
+def dci_es_size(codes, factors) -> MetricResult:
+    r"""DCI-ES size S = K / d: the number of factors over the number of code dims.
+
+    Eastwood et al., ICLR 2023: the size of the representation relative to the ground truth (1 for a
+    code with one dim per factor, 0.5 for one twice as large). Counts every code dim, collapsed ones
+    included. Also reported by :func:`dci_es` as ``details["size"]``.
+    """
+    codes, factors = check_codes_and_factors(codes, factors)
+    return MetricResult(name="dci_es_size", value=factors.shape[1] / codes.shape[1],
+                        details={"n_factors": factors.shape[1], "n_dims": codes.shape[1]},
+                        params={"n_samples": codes.shape[0]})

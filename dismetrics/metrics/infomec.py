@@ -1,0 +1,318 @@
+"""InfoMEC: InfoM, InfoC and InfoE (Hsu, Dorrell, Whittington, Wu and Finn, NeurIPS 2023).
+
+"Disentanglement via latent quantization" proposes three information-based scores, each in [0, 1]:
+modularity (InfoM), explicitness (InfoE) and compactness (InfoC). Their definitions here follow the
+authors' released code (``disentangle/metrics/infomec.py``); where it leaves a case undefined (a
+division by zero) the choice made here is stated in the docstring.
+"""
+
+from __future__ import annotations
+
+import numbers
+import warnings
+
+import numpy as np
+
+from .._validation import check_choice, check_codes_and_factors, check_positive_int, check_random_state
+from ..result import MetricResult
+from ._histogram import discrete_mutual_info
+from .mig_sup import check_two_factors
+
+__all__ = ["infomec", "infom", "infoc", "infoe", "normalized_mi_matrix", "active_latents", "infom_infoc_from_nmi"]
+
+MI_ESTIMATORS = ("knn", "histogram", "discrete")
+
+
+def _check_fraction(value, name: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not 0.0 <= value < 1.0:
+        raise ValueError(f"{name} must be a number in [0, 1); got {value!r}.")
+    return float(value)
+
+
+def _labels(column: np.ndarray) -> np.ndarray:
+    return np.unique(column, return_inverse=True)[1].reshape(-1)
+
+
+def _standardize(codes: np.ndarray) -> np.ndarray:
+    """sklearn's ``StandardScaler`` (as the authors): mean 0, population std 1, a constant column left at 0."""
+    from sklearn.preprocessing import StandardScaler
+
+    return StandardScaler().fit_transform(np.asarray(codes, dtype=np.float64))
+
+
+def _one_hot(codes: np.ndarray) -> np.ndarray:
+    """Every code dim one-hot encoded over its distinct values (sklearn's ``OneHotEncoder``, dense)."""
+    blocks = []
+    for i in range(codes.shape[1]):
+        labels = _labels(codes[:, i])
+        blocks.append((labels[:, None] == np.arange(labels.max() + 1)).astype(np.float64))
+    return np.hstack(blocks)
+
+
+def normalized_mi_matrix(codes, factors, *, mi_estimator: str = "knn", n_neighbors: int = 10, bins: int = 20,
+                         seed: int = 0) -> np.ndarray:
+    r"""The (d, K) matrix :math:`I(z_i; v_k) / H(v_k)` (inputs validated by the caller).
+
+    ``"knn"``: sklearn's ``mutual_info_classif`` (the Kraskov/Ross nearest-neighbour estimator for a
+    continuous variable and a discrete one, ``n_neighbors`` neighbours), called per code dim as the
+    authors do, on standardized codes, with ``random_state=seed`` for its tie-breaking noise.
+    ``"histogram"``: the binned plug-in MI of :func:`~dismetrics.mig`. ``"discrete"``: every distinct
+    code value is its own class (the authors' estimator for quantized latents). ``H(v_k)`` is the
+    plug-in entropy of the factor.
+    """
+    if mi_estimator == "histogram":
+        info = discrete_mutual_info(codes, factors, bins)
+        return info.matrix / info.factor_entropy
+    from sklearn.feature_selection import mutual_info_classif
+    from sklearn.metrics import mutual_info_score
+
+    d, k_count = codes.shape[1], factors.shape[1]
+    factor_labels = [_labels(factors[:, k]) for k in range(k_count)]
+    entropy = np.array([mutual_info_score(labels, labels) for labels in factor_labels])
+    out = np.empty((d, k_count))
+    if mi_estimator == "discrete":
+        code_labels = [_labels(codes[:, i]) for i in range(d)]
+        for i in range(d):
+            for k in range(k_count):
+                out[i, k] = mutual_info_score(factor_labels[k], code_labels[i])
+    else:
+        standardized = _standardize(codes)
+        for i in range(d):
+            column = standardized[:, i : i + 1]
+            for k in range(k_count):
+                out[i, k] = mutual_info_classif(column, factor_labels[k], discrete_features=False,
+                                                n_neighbors=n_neighbors, random_state=seed)[0]
+    return out / entropy
+
+
+def active_latents(codes: np.ndarray, *, discrete: bool, range_fraction: float) -> np.ndarray:
+    """Boolean mask of the latents InfoM and InfoC keep.
+
+    Continuous latents: range (max - min) larger than ``range_fraction`` times the largest range
+    (the authors use 1/20). Discrete latents: any latent that is not constant.
+    """
+    ranges = codes.max(axis=0) - codes.min(axis=0)
+    if discrete:
+        return ranges > 0
+    return ranges > ranges.max() * range_fraction
+
+
+def _normalized_concentration(matrix: np.ndarray, axis: int) -> np.ndarray:
+    """For each line of ``matrix`` along ``axis``: (max / sum - 1/L) / (1 - 1/L), L the line length.
+
+    A line whose sum is 0 (no information at all) scores 0; a line of length 1 scores 1 when its
+    entry is positive, else 0.
+    """
+    length = matrix.shape[axis]
+    totals = matrix.sum(axis=axis)
+    peaks = matrix.max(axis=axis)
+    informative = totals > 0
+    if length == 1:
+        return informative.astype(np.float64)
+    ratio = np.full(totals.shape, 1.0 / length)
+    ratio[informative] = peaks[informative] / totals[informative]
+    return (ratio - 1.0 / length) / (1.0 - 1.0 / length)
+
+
+def infom_infoc_from_nmi(nmi: np.ndarray, active: np.ndarray) -> dict:
+    r"""InfoM and InfoC from the (d, K) normalized MI matrix and the mask of active latents.
+
+    With :math:`N` the NMI matrix restricted to the L active latents:
+
+    .. math::
+
+        \mathrm{InfoM} = \frac{1}{L} \sum_i \frac{\max_k N_{ik} / \sum_k N_{ik} - 1/K}{1 - 1/K}, \qquad
+        \mathrm{InfoC} = \frac{1}{K} \sum_k \frac{\max_i N_{ik} / \sum_i N_{ik} - 1/L}{1 - 1/L}.
+    """
+    pruned = nmi[active]
+    if pruned.shape[0] == 0:
+        return {"infom": 0.0, "infoc": 0.0, "infom_per_dim": np.zeros(0), "infoc_per_factor": np.zeros(nmi.shape[1])}
+    per_dim = _normalized_concentration(pruned, axis=1)
+    per_factor = _normalized_concentration(pruned, axis=0)
+    return {"infom": float(per_dim.mean()), "infoc": float(per_factor.mean()),
+            "infom_per_dim": per_dim, "infoc_per_factor": per_factor}
+
+
+def _logistic_log_loss(features: np.ndarray, labels: np.ndarray, max_iter: int) -> float:
+    """In-sample log loss of the authors' probe: unpenalized multinomial lbfgs, balanced class weights."""
+    from sklearn.exceptions import ConvergenceWarning
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.metrics import log_loss
+
+    # C = inf is "no penalty" (sklearn >= 1.8 deprecates penalty=None in its favour); lbfgs is multinomial.
+    model = LogisticRegression(C=np.inf, tol=1e-4, fit_intercept=True, class_weight="balanced", solver="lbfgs",
+                               max_iter=max_iter)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        model.fit(features, labels)
+    return float(log_loss(labels, model.predict_proba(features), labels=model.classes_))
+
+
+def infoe_per_factor(codes: np.ndarray, factors: np.ndarray, *, discrete_latents: bool, max_iter: int) -> dict:
+    r"""Per-factor normalized predictive linear information (see :func:`infoe`)."""
+    if discrete_latents:
+        features = _one_hot(codes)
+    else:
+        features = _standardize(codes)
+    null_features = np.zeros((codes.shape[0], codes.shape[1]))
+    losses, null_losses = [], []
+    for k in range(factors.shape[1]):
+        labels = _labels(factors[:, k])
+        losses.append(_logistic_log_loss(features, labels, max_iter))
+        null_losses.append(_logistic_log_loss(null_features, labels, max_iter))
+    losses, null_losses = np.array(losses), np.array(null_losses)
+    return {"per_factor": (null_losses - losses) / null_losses, "log_loss": losses, "null_log_loss": null_losses}
+
+
+def _validate(codes, factors, mi_estimator, n_neighbors, bins, active_range_fraction, random_state):
+    codes, factors = check_codes_and_factors(codes, factors)
+    check_choice(mi_estimator, name="mi_estimator", choices=MI_ESTIMATORS)
+    n_neighbors = check_positive_int(n_neighbors, name="n_neighbors")
+    bins = check_positive_int(bins, name="bins", minimum=2)
+    active_range_fraction = _check_fraction(active_range_fraction, "active_range_fraction")
+    rng = check_random_state(random_state)
+    return codes, factors, n_neighbors, bins, active_range_fraction, rng
+
+
+def _nmi_part(codes, factors, mi_estimator, n_neighbors, bins, active_range_fraction, rng):
+    seed = int(rng.integers(0, 2**31 - 1))
+    nmi = normalized_mi_matrix(codes, factors, mi_estimator=mi_estimator, n_neighbors=n_neighbors, bins=bins, seed=seed)
+    active = active_latents(codes, discrete=mi_estimator == "discrete", range_fraction=active_range_fraction)
+    return nmi, active, infom_infoc_from_nmi(nmi, active), seed
+
+
+def infomec(codes, factors, *, mi_estimator: str = "knn", n_neighbors: int = 10, bins: int = 20,
+            active_range_fraction: float = 0.05, max_iter: int = 100, random_state=0) -> dict[str, MetricResult]:
+    r"""InfoM, InfoC and InfoE at once (the NMI matrix computed once): a dict of three results.
+
+    See :func:`infom`, :func:`infoc` and :func:`infoe` for the definitions and parameters.
+    """
+    codes, factors, n_neighbors, bins, active_range_fraction, rng = _validate(
+        codes, factors, mi_estimator, n_neighbors, bins, active_range_fraction, random_state)
+    check_two_factors(factors, "InfoM")
+    max_iter = check_positive_int(max_iter, name="max_iter")
+    nmi, active, scores, seed = _nmi_part(codes, factors, mi_estimator, n_neighbors, bins, active_range_fraction, rng)
+    explicit = infoe_per_factor(codes, factors, discrete_latents=mi_estimator == "discrete", max_iter=max_iter)
+    return {
+        "infom": _infom_result(scores, nmi, active, mi_estimator, n_neighbors, bins, active_range_fraction, seed, codes),
+        "infoc": _infoc_result(scores, nmi, active, mi_estimator, n_neighbors, bins, active_range_fraction, seed, codes),
+        "infoe": _infoe_result(explicit, mi_estimator, max_iter, codes),
+    }
+
+
+def _nmi_params(mi_estimator, n_neighbors, bins, active_range_fraction, seed, codes):
+    return {"mi_estimator": mi_estimator, "n_neighbors": n_neighbors, "bins": bins,
+            "active_range_fraction": active_range_fraction, "seed": seed, "n_samples": codes.shape[0]}
+
+
+def _infom_result(scores, nmi, active, *args) -> MetricResult:
+    return MetricResult(name="infom", value=scores["infom"],
+                        details={"nmi": nmi, "active_dims": np.flatnonzero(active), "num_active_dims": int(active.sum()),
+                                 "per_dim": scores["infom_per_dim"]},
+                        params=_nmi_params(*args))
+
+
+def _infoc_result(scores, nmi, active, *args) -> MetricResult:
+    return MetricResult(name="infoc", value=scores["infoc"],
+                        details={"nmi": nmi, "active_dims": np.flatnonzero(active), "num_active_dims": int(active.sum()),
+                                 "per_factor": scores["infoc_per_factor"]},
+                        params=_nmi_params(*args))
+
+
+def _infoe_result(explicit, mi_estimator, max_iter, codes) -> MetricResult:
+    return MetricResult(name="infoe", value=float(np.mean(explicit["per_factor"])),
+                        details={"per_factor": explicit["per_factor"], "log_loss": explicit["log_loss"],
+                                 "null_log_loss": explicit["null_log_loss"]},
+                        params={"discrete_latents": mi_estimator == "discrete", "max_iter": max_iter,
+                                "probe": "LogisticRegression(C=inf, class_weight='balanced', solver='lbfgs', multinomial)",
+                                "evaluation": "in-sample log loss", "n_samples": codes.shape[0]})
+
+
+def infom(codes, factors, *, mi_estimator: str = "knn", n_neighbors: int = 10, bins: int = 20,
+          active_range_fraction: float = 0.05, random_state=0) -> MetricResult:
+    r"""InfoM, the modularity of InfoMEC: does each active code dim hold information about one factor only?
+
+    Hsu et al., "Disentanglement via latent quantization", NeurIPS 2023. With the normalized MI
+    :math:`N_{ik} = I(z_i; v_k) / H(v_k)` and the L active latents (range above
+    ``active_range_fraction`` of the largest range; 1/20 in the authors' code):
+
+    .. math::
+
+        \mathrm{InfoM} = \frac{1}{L} \sum_{i\ \mathrm{active}}
+            \frac{\max_k N_{ik} / \sum_k N_{ik} - 1/K}{1 - 1/K} \in [0, 1].
+
+    MI estimator (``mi_estimator``): ``"knn"`` (default, the authors' choice for continuous codes:
+    sklearn's ``mutual_info_classif`` with ``n_neighbors=10`` on standardized codes, seeded here by
+    ``random_state`` where the authors leave it unseeded), ``"histogram"`` (the binned plug-in MI of
+    MIG, ``bins`` bins; deterministic and faster) or ``"discrete"`` (each distinct code value its own
+    class, for quantized codes; active = not constant).
+
+    Cases the authors' code leaves undefined (0/0): an active latent with no information about any
+    factor scores 0 here (the reference gives NaN); no active latent gives 0. Needs K >= 2.
+
+    Returns
+    -------
+    MetricResult
+        ``details``: ``nmi`` (d, K), ``active_dims``, ``num_active_dims``, ``per_dim`` (active dims).
+    """
+    codes, factors, n_neighbors, bins, active_range_fraction, rng = _validate(
+        codes, factors, mi_estimator, n_neighbors, bins, active_range_fraction, random_state)
+    check_two_factors(factors, "InfoM")
+    nmi, active, scores, seed = _nmi_part(codes, factors, mi_estimator, n_neighbors, bins, active_range_fraction, rng)
+    return _infom_result(scores, nmi, active, mi_estimator, n_neighbors, bins, active_range_fraction, seed, codes)
+
+
+def infoc(codes, factors, *, mi_estimator: str = "knn", n_neighbors: int = 10, bins: int = 20,
+          active_range_fraction: float = 0.05, random_state=0) -> MetricResult:
+    r"""InfoC, the compactness of InfoMEC: is each factor captured by a single active code dim?
+
+    Hsu et al., NeurIPS 2023. With :math:`N` and the L active latents as in :func:`infom`:
+
+    .. math::
+
+        \mathrm{InfoC} = \frac{1}{K} \sum_k \frac{\max_i N_{ik} / \sum_i N_{ik} - 1/L}{1 - 1/L} \in [0, 1].
+
+    Cases the authors' code leaves undefined: a factor no active latent informs about scores 0; a
+    single active latent scores 1 for every factor it informs about (the reference gives NaN); no
+    active latent gives 0. Parameters as :func:`infom`.
+
+    Returns
+    -------
+    MetricResult
+        ``details``: ``nmi`` (d, K), ``active_dims``, ``num_active_dims``, ``per_factor`` (K).
+    """
+    codes, factors, n_neighbors, bins, active_range_fraction, rng = _validate(
+        codes, factors, mi_estimator, n_neighbors, bins, active_range_fraction, random_state)
+    nmi, active, scores, seed = _nmi_part(codes, factors, mi_estimator, n_neighbors, bins, active_range_fraction, rng)
+    return _infoc_result(scores, nmi, active, mi_estimator, n_neighbors, bins, active_range_fraction, seed, codes)
+
+
+def infoe(codes, factors, *, discrete_latents: bool = False, max_iter: int = 100) -> MetricResult:
+    r"""InfoE, the explicitness of InfoMEC: the normalized predictive linear information of each factor.
+
+    Hsu et al., NeurIPS 2023 (predictive V-information with V = multinomial logistic regression).
+    For each factor k, a logistic regression from all code dims (standardized; one-hot encoded when
+    ``discrete_latents``) and a null one from an all-zero input are fit on the sample, and
+
+    .. math::
+
+        \mathrm{InfoE} = \frac{1}{K} \sum_k \frac{\ell^{\mathrm{null}}_k - \ell_k}{\ell^{\mathrm{null}}_k}
+
+    with :math:`\ell` the in-sample log loss (nats). The probe is the authors': no penalty
+    (``C=inf``), ``class_weight="balanced"``, lbfgs multinomial, ``max_iter=100``, ``tol=1e-4``.
+    With balanced weights the null model predicts the uniform distribution, so
+    :math:`\ell^{\mathrm{null}}_k = \log m_k`. Pitfalls: the loss is measured on the training
+    sample (no test split, as in the reference), so many code dims and few points inflate it; the
+    probe stops after ``max_iter`` lbfgs steps whether converged or not (warnings silenced).
+
+    Returns
+    -------
+    MetricResult
+        ``details``: ``per_factor``, ``log_loss``, ``null_log_loss`` (K each).
+    """
+    codes, factors = check_codes_and_factors(codes, factors)
+    if not isinstance(discrete_latents, (bool, np.bool_)):
+        raise ValueError(f"discrete_latents must be True or False; got {discrete_latents!r}.")
+    max_iter = check_positive_int(max_iter, name="max_iter")
+    explicit = infoe_per_factor(codes, factors, discrete_latents=bool(discrete_latents), max_iter=max_iter)
+    return _infoe_result(explicit, "discrete" if discrete_latents else "knn", max_iter, codes)

@@ -45,8 +45,9 @@ def _call_metric(function: Callable, *args, random_state: int) -> float:
     return float(function(*args, **kwargs))
 
 
-def run_demo(n: int = 10_000, seed: int = 0, metrics: Sequence[str] | None = None, out=sys.stdout) -> dict:
+def run_demo(n: int = 10_000, seed: int = 0, metrics: Sequence[str] | None = None, out=None) -> dict:
     """Score the :func:`demo_representations` with every available metric and print a table."""
+    out = out or sys.stdout
     rng = np.random.default_rng(seed)
     factors = rng.integers(0, DSPRITES_SIZES, size=(n, len(DSPRITES_SIZES)))
     representations = demo_representations(factors, rng)
@@ -97,6 +98,67 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def _print_summary(table, outcomes, out=None) -> None:
+    out = out or sys.stdout
+    ok = table[table["error"].fillna("") == ""]
+    if not ok.empty:
+        summary = ok.groupby(["model_dir", "metric"], sort=False)["value"].agg(["mean", "std", "count"]).reset_index()
+        wide = summary.pivot(index="metric", columns="model_dir", values="mean")
+        print(wide.to_string(float_format=lambda v: f"{v:.4f}"), file=out)
+    for outcome in outcomes:
+        if outcome.status == "failed":
+            print(f"FAILED {outcome.model_dir}: {outcome.reason}", file=out)
+        elif outcome.status == "skipped":
+            print(f"skipped {outcome.model_dir}: {outcome.reason} (--force to rescore)", file=out)
+
+
+def _write_table(table, path: str) -> None:
+    from .modeldir import atomic_write_text
+
+    if path.endswith(".json"):
+        atomic_write_text(path, table.to_json(orient="records", indent=1) + "\n")
+    elif path.endswith(".csv"):
+        atomic_write_text(path, table.to_csv(index=False))
+    else:
+        raise SystemExit(f"--out must end in .json or .csv; got {path!r}")
+
+
+def _cmd_score(args: argparse.Namespace) -> int:
+    from .scoring import score_model_dirs, scores_table
+
+    if args.out and not (args.out.endswith(".json") or args.out.endswith(".csv")):
+        print(f"--out must end in .json or .csv; got {args.out!r}", file=sys.stderr)
+        return 2
+    metrics = args.metrics.split(",") if args.metrics else "all"
+    outcomes = score_model_dirs(
+        args.model_dir, jobs=args.jobs, dask_scheduler=args.dask_scheduler, force=args.force,
+        progress=not args.quiet and sys.stderr.isatty(), metrics=metrics,
+        exclude=args.exclude.split(",") if args.exclude else (), repeats=args.repeats, seed=args.seed,
+        n=args.n, n_test=args.n_test, dataset=args.dataset, dataset_path=args.dataset_path,
+        representation=args.representation,
+    )
+    table = scores_table(outcomes)
+    if args.out:
+        _write_table(table, args.out)
+    if not args.quiet:
+        _print_summary(table, outcomes)
+        if args.out:
+            print(f"wrote {args.out}")
+    return 1 if any(o.status == "failed" for o in outcomes) else 0
+
+
+def _cmd_report(args: argparse.Namespace) -> int:
+    from .report import write_report
+
+    try:
+        index = write_report(args.scores, args.out)
+    except ValueError as error:
+        print(f"dismetrics report: {error}", file=sys.stderr)
+        return 2
+    print(f"report written: {index}")
+    return 0
+
+
 def _cmd_train(args: argparse.Namespace, rest: list[str]) -> int:
     try:
         from dismetrics_models.cli import main as train_main
@@ -116,6 +178,27 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--seed", type=int, default=0)
     demo.add_argument("--metrics", default=None, help="comma-separated metric names (default: all)")
     demo.set_defaults(func=_cmd_demo)
+    score = sub.add_parser("score", help="score model dirs with every metric; writes DIR/scores.json and a combined table")
+    score.add_argument("--model-dir", action="append", required=True, help="a model dir (repeat for many)")
+    score.add_argument("--dataset", default=None, help="data-set name, overriding the model dir's config")
+    score.add_argument("--dataset-path", default=None, help="data-set file, overriding the model dir's config")
+    score.add_argument("--representation", default=None, help="module:function, a numpy callable to score instead of the encoder")
+    score.add_argument("--metrics", default=None, help="comma-separated metric names (default: all)")
+    score.add_argument("--exclude", default=None, help="comma-separated metric names to leave out")
+    score.add_argument("--repeats", type=int, default=1, help="independent repeats (default 1)")
+    score.add_argument("--seed", type=int, default=0, help="evaluation seed (default 0)")
+    score.add_argument("--n", type=int, default=10_000, help="points encoded for the sample metrics (default 10000)")
+    score.add_argument("--n-test", type=int, default=5_000, help="test points for the predictor metrics (default 5000)")
+    score.add_argument("--out", default=None, help="combined table, .json or .csv")
+    score.add_argument("--jobs", type=int, default=1, help="local worker processes (default 1)")
+    score.add_argument("--dask-scheduler", default=None, help="address of an existing Dask scheduler, e.g. tcp://127.0.0.1:8786")
+    score.add_argument("--force", action="store_true", help="rescore dirs already scored with the same settings")
+    score.add_argument("--quiet", action="store_true", help="no progress bars, no summary")
+    score.set_defaults(func=_cmd_score)
+    report = sub.add_parser("report", help="figures and an HTML page from score tables")
+    report.add_argument("scores", nargs="+", help="score tables (.csv/.json from dismetrics score --out), scores.json files or model dirs")
+    report.add_argument("--out", default="dismetrics-report", help="output folder (default dismetrics-report)")
+    report.set_defaults(func=_cmd_report)
     sub.add_parser("train", help="train a reference model (needs the [models] extra); see dismetrics train --help", add_help=False)
     return parser
 

@@ -1,0 +1,166 @@
+"""`dismetrics score` / `report` on codes-only model dirs: tables, skipping, failures, atomicity, Dask."""
+
+import json
+import os
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from dismetrics import modeldir
+from dismetrics.cli import main
+from dismetrics.report import read_scores, write_report
+from dismetrics.scoring import evaluate_codes, load_callable, score_model_dir, score_model_dirs, scores_table
+
+FAST = ["mig", "modularity", "gaussian_total_correlation", "mutual_info_score"]
+SIZES = (3, 6, 10)
+
+
+def make_dir(path, seed, noise, model="beta_vae", beta=1.0, with_config=True, codes=None):
+    rng = np.random.default_rng(seed)
+    factors = rng.integers(0, SIZES, size=(600, 3))
+    if codes is None:
+        codes = np.c_[factors / np.array(SIZES), rng.normal(size=(600, 1))] + noise * rng.normal(size=(600, 4))
+    os.makedirs(path, exist_ok=True)
+    if with_config:
+        modeldir.write_config(path, {"model": model, "hyperparameters": {"beta": beta}, "dataset": {"name": "toy"},
+                                     "seed": seed, "steps": 0, "latent_dim": 4, "recon_error_heldout": 10 * noise})
+    modeldir.write_codes(path, codes, factors)
+    return path
+
+
+@pytest.fixture
+def dirs(tmp_path):
+    return [str(make_dir(tmp_path / f"m{i}", i, noise, beta=b)) for i, (noise, b) in enumerate([(1.0, 1), (0.3, 4), (0.05, 8), (0.01, 16)])]
+
+
+def test_evaluate_codes_equals_direct_calls_and_records_errors():
+    import dismetrics as dm
+
+    rng = np.random.default_rng(0)
+    factors = rng.integers(0, SIZES, size=(400, 3))
+    codes = np.c_[factors.astype(float), np.zeros(400)]
+    frame = evaluate_codes(codes, factors, metrics=FAST, repeats=2, random_state=3)
+    assert list(frame.columns) == ["metric", "value", "repeat", "seed", "seconds", "error"]
+    assert len(frame) == 2 * len(FAST)
+    mig_rows = frame[frame.metric == "mig"]
+    assert (mig_rows.value == dm.mig(codes, factors).value).all()
+    tc = frame[frame.metric == "gaussian_total_correlation"].iloc[0]
+    assert np.isnan(tc.value) and "constant dimension" in tc.error
+    with pytest.raises(ValueError, match="unknown metric"):
+        evaluate_codes(codes, factors, metrics=["nope"])
+
+
+def test_score_writes_scores_json_and_skips_same_settings(dirs):
+    first = score_model_dir(dirs[0], metrics=FAST)
+    assert first.status == "scored" and len(first.rows) == len(FAST)
+    document = json.loads(open(os.path.join(dirs[0], "scores.json")).read())
+    assert document["settings"]["metrics"] == sorted(FAST) and document["config"]["model"] == "beta_vae"
+    again = score_model_dir(dirs[0], metrics=FAST)
+    assert again.status == "skipped" and again.rows == first.rows
+    changed = score_model_dir(dirs[0], metrics=FAST, seed=1)
+    assert changed.status == "scored"
+    forced = score_model_dir(dirs[0], metrics=FAST, seed=1, force=True)
+    assert forced.status == "scored"
+
+
+def test_failures_are_reported_and_the_others_finish(tmp_path, dirs):
+    corrupt = tmp_path / "corrupt"
+    corrupt.mkdir()
+    (corrupt / "dismetrics.json").write_text("{not json")
+    nan_dir = make_dir(tmp_path / "nan", 9, 0.1, codes=np.full((600, 4), np.nan))
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    outcomes = score_model_dirs([dirs[0], str(corrupt), str(nan_dir), str(empty), str(tmp_path / "missing")], metrics=FAST)
+    status = [o.status for o in outcomes]
+    assert status == ["scored", "failed", "scored", "failed", "failed"]
+    assert "not valid JSON" in outcomes[1].reason
+    assert "nothing to score" in outcomes[3].reason
+    assert "does not exist" in outcomes[4].reason
+    # NaN codes: every metric row carries the reason, none is a silent NaN.
+    assert all("NaN" in row["error"] for row in outcomes[2].rows)
+
+
+def test_atomic_write_leaves_old_scores_on_a_crash(dirs, monkeypatch):
+    score_model_dir(dirs[1], metrics=["mig"])
+    path = os.path.join(dirs[1], "scores.json")
+    before = open(path).read()
+
+    import dismetrics.scoring as scoring
+
+    def crash_midway(target, text):
+        def write(handle):
+            handle.write(text[: len(text) // 2])
+            raise KeyboardInterrupt("killed mid-write")
+
+        return modeldir.atomic_write(target, write, mode="w")
+
+    monkeypatch.setattr(scoring, "atomic_write_text", crash_midway)
+    with pytest.raises(KeyboardInterrupt):
+        score_model_dir(dirs[1], metrics=["mig", "modularity"])
+    assert open(path).read() == before
+    assert sorted(os.listdir(dirs[1])) == ["codes.npz", "dismetrics.json", "scores.json"]
+
+
+def test_cli_score_then_report(tmp_path, dirs, capsys):
+    out_csv = str(tmp_path / "all.csv")
+    argv = ["score", "--metrics", ",".join(FAST), "--out", out_csv]
+    for d in dirs:
+        argv += ["--model-dir", d]
+    assert main(argv) == 0
+    table = pd.read_csv(out_csv)
+    assert set(table.model_dir) == set(dirs) and set(table.metric) == set(FAST)
+    assert set(table.regularization_value) == {1, 4, 8, 16} and (table.regularization == "beta").all()
+    assert main(["report", out_csv, "--out", str(tmp_path / "rep")]) == 0
+    html = open(tmp_path / "rep" / "index.html").read()
+    pngs = sorted(p for p in os.listdir(tmp_path / "rep") if p.endswith(".png"))
+    assert "rank_correlation_toy.png" in pngs and "vs_recon_toy.png" in pngs and "violin_mig.png" in pngs
+    for png in pngs:
+        assert f"src='{png}'" in html
+        with open(tmp_path / "rep" / png, "rb") as handle:
+            assert handle.read(8) == b"\x89PNG\r\n\x1a\n"
+    # JSON output and exit code 1 when a dir fails.
+    assert main(["score", "--model-dir", dirs[0], "--model-dir", str(tmp_path / "missing"), "--metrics", "mig",
+                 "--out", str(tmp_path / "all.json")]) == 1
+    assert "FAILED" in capsys.readouterr().out
+    assert set(read_scores([str(tmp_path / "all.json")]).model_dir) == {dirs[0]}
+
+
+def test_report_reads_model_dirs_and_rejects_bad_tables(tmp_path, dirs):
+    score_model_dir(dirs[0], metrics=FAST)
+    assert set(read_scores([dirs[0]]).metric) == set(FAST)
+    bad = tmp_path / "bad.csv"
+    bad.write_text("a,b\n1,2\n")
+    with pytest.raises(ValueError, match="not a dismetrics score table"):
+        read_scores([bad])
+    index = write_report([dirs[0]], tmp_path / "single")
+    assert "needs at least 3 model dirs" in index.read_text()
+
+
+def test_codes_only_dir_without_config_is_scored(tmp_path):
+    path = make_dir(tmp_path / "plain", 0, 0.1, with_config=False)
+    outcome = score_model_dir(path, metrics=["mig"])
+    assert outcome.status == "scored" and scores_table([outcome]).model.isna().all()
+
+
+def test_process_pool_gives_the_serial_results(dirs):
+    serial = scores_table(score_model_dirs(dirs, metrics=FAST, force=True))
+    pooled = scores_table(score_model_dirs(dirs, metrics=FAST, force=True, jobs=2))
+    pd.testing.assert_frame_equal(serial.drop(columns="seconds"), pooled.drop(columns="seconds"))
+
+
+def test_dask_cluster_gives_the_local_results(dirs):
+    distributed = pytest.importorskip("distributed")
+    local = scores_table(score_model_dirs(dirs, metrics=FAST, force=True))
+    with distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=True, host="127.0.0.1",
+                                  dashboard_address=None) as cluster:
+        remote = scores_table(score_model_dirs(dirs, metrics=FAST, force=True, dask_scheduler=cluster.scheduler_address))
+    pd.testing.assert_frame_equal(local.drop(columns="seconds"), remote.drop(columns="seconds"))
+
+
+def test_load_callable_errors():
+    assert load_callable("numpy:asarray") is np.asarray
+    for spec, message in [("numpy", "module:function"), ("no_such_module_x:f", "cannot import"), ("numpy:nope", "no attribute"),
+                          ("numpy:pi", "not callable")]:
+        with pytest.raises(ValueError, match=message):
+            load_callable(spec)

@@ -1,0 +1,41 @@
+"""The documentation site builds with warnings as errors (``mkdocs build --strict``)."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_mkdocs_build_strict(tmp_path):
+    pytest.importorskip("mkdocs", reason="the [docs] extra is not installed")
+    pytest.importorskip("mkdocstrings", reason="the [docs] extra is not installed")
+    env = dict(os.environ, NO_MKDOCS_2_WARNING="1", PYTHONPATH=str(ROOT))
+    completed = subprocess.run([sys.executable, "-m", "mkdocs", "build", "--strict", "-f", str(ROOT / "mkdocs.yml"),
+                                "-d", str(tmp_path / "site")], capture_output=True, text=True, cwd=ROOT, env=env)
+    assert completed.returncode == 0, completed.stdout + completed.stderr
+    assert (tmp_path / "site" / "api" / "index.html").read_text().count("doc-heading") > 10
+
+
+def test_every_docs_page_is_in_the_nav():
+    yaml = pytest.importorskip("yaml", reason="the [docs] extra (mkdocs) brings PyYAML")
+
+    config = yaml.safe_load((ROOT / "mkdocs.yml").read_text().replace("!!python/name:", ""))
+    listed = set()
+
+    def walk(node):
+        if isinstance(node, str):
+            listed.add(node)
+        elif isinstance(node, dict):
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value)
+
+    walk(config["nav"])
+    pages = {str(p.relative_to(ROOT / "docs")) for p in (ROOT / "docs").rglob("*.md")}
+    assert pages - listed == set(), "pages missing from mkdocs.yml's nav"

@@ -3,6 +3,7 @@
 from importlib.metadata import PackageNotFoundError, version as _version
 
 from .metrics import mig
+from .metrics import wasserstein_1d, wdg
 from .result import MetricResult
 
 try:
@@ -10,4 +11,4 @@ try:
 except PackageNotFoundError:  # running from a source tree
     __version__ = "0.1.0"
 
-__all__ = ["MetricResult", "mig", "__version__"]
+__all__ = ["MetricResult", "mig", "wdg", "wasserstein_1d", "__version__"]

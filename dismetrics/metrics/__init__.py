@@ -2,11 +2,13 @@
 ``UNSUPERVISED_METRICS`` to those of codes alone ``f(codes, ...)``."""
 
 from .mig import mig
+from .wdg import wasserstein_1d, wdg
 
 SAMPLE_METRICS = {
     "mig": mig,
+    "wdg": wdg,
 }
 
 UNSUPERVISED_METRICS: dict = {}
 
-__all__ = ["mig", "SAMPLE_METRICS", "UNSUPERVISED_METRICS"]
+__all__ = ["mig", "wdg", "wasserstein_1d", "SAMPLE_METRICS", "UNSUPERVISED_METRICS"]

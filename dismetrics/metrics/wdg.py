@@ -14,7 +14,7 @@ from .._kernels.info import encode_factor_columns
 from .._validation import check_choice, check_codes_and_factors, check_random_state
 from ..result import MetricResult
 
-__all__ = ["wdg", "wasserstein_1d", "normalize_codes", "NORMALIZATIONS", "ESTIMATORS"]
+__all__ = ["wdg", "wasserstein_1d", "normalize_codes", "gap_summary", "NORMALIZATIONS", "ESTIMATORS"]
 
 NORMALIZATIONS = ("minmax", "std", "rank", None)
 ESTIMATORS = ("exact", "paper_code")
@@ -131,6 +131,24 @@ def _dependency_matrix(codes, normalize, labels_by_point, value_counts, offsets,
     return matrix, constant
 
 
+def gap_summary(matrix: np.ndarray, estimator: str = "exact"):
+    """(WDG, gaps, top dims, second dims, averaged) from a (d, K) dependency matrix.
+
+    gap_k = (largest - second largest of column k); the top dim of a tie is the lowest index.
+    "exact" averages all K gaps (Eq. 13); "paper_code" only those that are finite and > 0, as the
+    authors' code does (0.0 when there is none, where their code gives NaN).
+    """
+    order = np.argsort(-matrix, axis=0, kind="stable")
+    columns = np.arange(matrix.shape[1])
+    gaps = matrix[order[0], columns] - matrix[order[1], columns]
+    if estimator == "exact":
+        averaged = np.ones(gaps.shape, dtype=bool)
+    else:
+        averaged = np.isfinite(gaps) & (gaps > 0)
+    value = float(np.mean(gaps[averaged])) if averaged.any() else 0.0
+    return value, gaps, order[0], order[1], averaged
+
+
 def _seed_param(random_state):
     if random_state is None or isinstance(random_state, numbers.Integral):
         return random_state if random_state is None else int(random_state)
@@ -232,14 +250,7 @@ def wdg(codes, factors, *, normalize="minmax", estimator: str = "exact", random_
     labels_by_point = np.ascontiguousarray(labels.T, dtype=label_dtype)
     matrix, constant = _dependency_matrix(codes, normalize, labels_by_point, value_counts, offsets, perms)
 
-    order = np.argsort(-matrix, axis=0, kind="stable")
-    columns = np.arange(matrix.shape[1])
-    gaps = matrix[order[0], columns] - matrix[order[1], columns]
-    if estimator == "exact":
-        averaged = np.ones(gaps.shape, dtype=bool)
-    else:
-        averaged = np.isfinite(gaps) & (gaps > 0)
-    value = float(np.mean(gaps[averaged])) if averaged.any() else 0.0
+    value, gaps, top, second, averaged = gap_summary(matrix, estimator)
 
     return MetricResult(
         name="wdg",
@@ -247,8 +258,8 @@ def wdg(codes, factors, *, normalize="minmax", estimator: str = "exact", random_
         details={
             "dependency_matrix": matrix,
             "gap_per_factor": gaps,
-            "top_dim_per_factor": order[0],
-            "second_dim_per_factor": order[1],
+            "top_dim_per_factor": top,
+            "second_dim_per_factor": second,
             "constant_dims": constant,
             "factors_averaged": averaged,
         },

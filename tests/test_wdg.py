@@ -505,3 +505,21 @@ def test_validation_errors():
         wdg(codes, factors + 0.5)
     with pytest.raises(ValueError, match="at least 2 samples"):
         wdg(codes[:1], factors[:1])
+
+
+# ---------------------------------------------------------------- the kernel, value by value
+def test_kernel_per_value_w1_matches_scipy():
+    from dismetrics._kernels import wasserstein as kernels
+
+    rng = np.random.default_rng(12)
+    for n, m in [(2, 2), (7, 3), (200, 9), (1000, 40)]:
+        z = np.round(rng.normal(size=n), 1)
+        labels = rng.integers(0, m, n).astype(np.int32)
+        order = np.argsort(z)
+        s = z[order]
+        counts = np.bincount(labels, minlength=m).astype(np.int64)
+        out = np.empty(m)
+        kernels.conditional_marginal_w1(s, kernels.marginal_cdf_integral(s), labels[order], counts, out)
+        for u in range(m):
+            expected = wasserstein_distance(z[labels == u], z) if counts[u] else 0.0
+            assert out[u] == pytest.approx(expected, abs=1e-12), (n, m, u)

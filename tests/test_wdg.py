@@ -523,3 +523,26 @@ def test_kernel_per_value_w1_matches_scipy():
         for u in range(m):
             expected = wasserstein_distance(z[labels == u], z) if counts[u] else 0.0
             assert out[u] == pytest.approx(expected, abs=1e-12), (n, m, u)
+
+
+def test_large_n_far_from_zero_keeps_precision():
+    # Raw codes around 1e6 (normalize=None): the prefix integrals must not lose the small gaps.
+    rng = np.random.default_rng(13)
+    n = 100_000
+    factors = rng.integers(0, 5, size=(n, 1))
+    codes = np.round(1e6 + np.stack([factors[:, 0] * 0.3 + rng.normal(size=n), rng.normal(size=n)], 1), 3)
+    result = wdg(codes, factors, normalize=None)
+    expected = reference_dependency_matrix(codes - 1e6, factors, None)
+    np.testing.assert_allclose(result.details["dependency_matrix"], expected, rtol=0, atol=1e-9)
+
+
+def test_factor_with_many_values():
+    # More than 256 values takes the 16-bit label path.
+    rng = np.random.default_rng(14)
+    n = 1500
+    factors = np.stack([rng.integers(0, 300, n), rng.integers(0, 2, n)], axis=1)
+    codes = np.stack([factors[:, 0] / 300 + 0.1 * rng.normal(size=n), rng.normal(size=n)], axis=1)
+    result = wdg(codes, factors)
+    np.testing.assert_allclose(
+        result.details["dependency_matrix"], reference_dependency_matrix(codes, factors), rtol=0, atol=1e-9
+    )

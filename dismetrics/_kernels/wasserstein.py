@@ -20,7 +20,9 @@ per value u, O(n m_k) per pair. Here each dim is sorted once, and one pass over 
 * The pass keeps, for every value u, its running count and the start of its current segment; each
   point closes exactly one segment (that of its own value), so all values are integrated at once.
 
-Memory per dim: the order and the sorted values, O(n), plus O(m_k) per factor; nothing n x n.
+Memory per dim: the order, the sorted values and their prefix integral (O(n)), the labels gathered
+into sorted order (K small integers per point, so each factor's pass reads them sequentially), plus
+O(m_k) per factor; nothing n x n.
 """
 
 from __future__ import annotations

@@ -19,6 +19,8 @@ from .metrics import (
     mig,
     modularity,
     mutual_info_score,
+    wasserstein_1d,
+    wdg,
 )
 from .result import MetricResult
 
@@ -35,6 +37,8 @@ __all__ = [
     "mig",
     "modularity",
     "mutual_info_score",
+    "wdg",
+    "wasserstein_1d",
     "irs",
     "mig_sup",
     "dcimig",

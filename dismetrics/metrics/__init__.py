@@ -12,6 +12,7 @@ from .jemmig import jemmig
 from .mig import mig
 from .mig_sup import mig_sup
 from .modularity import modularity
+from .wdg import wasserstein_1d, wdg
 from .unsupervised import (
     gaussian_total_correlation,
     gaussian_wasserstein_correlation,
@@ -21,6 +22,7 @@ from .unsupervised import (
 
 SAMPLE_METRICS = {
     "mig": mig,
+    "wdg": wdg,
     "modularity": modularity,
     "irs": irs,
     "mig_sup": mig_sup,
@@ -47,6 +49,8 @@ __all__ = [
     "gaussian_wasserstein_correlation",
     "gaussian_wasserstein_correlation_normalized",
     "mutual_info_score",
+    "wdg",
+    "wasserstein_1d",
     "irs",
     "mig_sup",
     "dcimig",

@@ -66,7 +66,7 @@ def time_ours(codes, factors, repeats: int, **kwargs) -> tuple[float, object]:
     return float(np.median(times)), result
 
 
-def run(n: int, repeats: int, reference_dims: int | None) -> None:
+def run(n: int, repeats: int, reference_dims: int | None) -> dict:
     codes, factors = make_representation(n)
     ours_s, result = time_ours(codes, factors, repeats)
     paper_s, _ = time_ours(codes, factors, repeats, estimator="paper_code", random_state=0)
@@ -91,6 +91,9 @@ def run(n: int, repeats: int, reference_dims: int | None) -> None:
     print(f"  max |ours - scipy| over {len(dims) * len(FACTOR_SIZES)} (dim, factor) pairs: {error:.2e}")
     print(f"  speed-up (scipy / ours)     : {reference_s / ours_s:10.1f} x")
     print()
+    note = "" if len(dims) == N_DIMS else f"reference extrapolated from {len(dims)}/{N_DIMS} dims"
+    return {"benchmark": f"wdg n={n}", "ours_s": ours_s, "reference_s": reference_s, "ratio": reference_s / ours_s,
+            "abs_diff": float(error), "note": note}
 
 
 def main() -> None:

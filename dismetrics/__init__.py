@@ -2,7 +2,9 @@
 
 from importlib.metadata import PackageNotFoundError, version as _version
 
-from .metrics import mig
+from .evaluate import evaluate, summarize
+from .metrics import beta_vae_score, factor_vae_score, mig
+from .representation import Representation, as_representation
 from .result import MetricResult
 
 try:
@@ -10,4 +12,4 @@ try:
 except PackageNotFoundError:  # running from a source tree
     __version__ = "0.1.0"
 
-__all__ = ["MetricResult", "mig", "__version__"]
+__all__ = ["MetricResult", "mig", "beta_vae_score", "factor_vae_score", "evaluate", "summarize", "as_representation", "Representation", "__version__"]

@@ -108,6 +108,13 @@ class Representation:
                     f"representation {self.name!r} returned log-variances of shape {logvar.shape} "
                     f"for means of shape {mean.shape}; they must have the same shape."
                 )
+        if self.n_dims is None:
+            self.n_dims = mean.shape[1]
+        elif mean.shape[1] != self.n_dims:
+            raise ValueError(
+                f"representation {self.name!r} returned {mean.shape[1]} dims, but {self.n_dims} on an earlier "
+                "call; a representation must always give the same number of dims."
+            )
         return mean, logvar
 
     def _check_array(self, array: np.ndarray, n: int, what: str) -> np.ndarray:
@@ -126,13 +133,6 @@ class Representation:
             raise ValueError(
                 f"representation {self.name!r} returned NaN or infinite {what} for {bad.size} of {n} "
                 f"observations (first at row {bad[0]}); check the encoder and its inputs."
-            )
-        if self.n_dims is None:
-            self.n_dims = array.shape[1]
-        elif array.shape[1] != self.n_dims:
-            raise ValueError(
-                f"representation {self.name!r} returned {array.shape[1]} dims, but {self.n_dims} on an earlier "
-                "call; a representation must always give the same number of dims."
             )
         return array
 

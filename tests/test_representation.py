@@ -172,3 +172,13 @@ def test_torch_module_returning_nan_is_a_clear_error():
 
     with pytest.raises(ValueError, match="'Broken'.*NaN"):
         as_representation(Broken())(np.zeros((3, 4)))
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device to check device placement")
+def test_torch_module_on_cuda_gets_inputs_on_its_device():
+    module = TinyConvEncoder().cuda()
+    obs = np.random.default_rng(0).random((6, 8, 8, 1))
+    codes = as_representation(module)(obs)
+    with torch.no_grad():
+        expected = module(torch.as_tensor(np.moveaxis(obs, -1, 1), dtype=torch.float32, device="cuda"))[0]
+    np.testing.assert_allclose(codes, expected.cpu().numpy(), rtol=1e-5)

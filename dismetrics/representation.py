@@ -238,7 +238,7 @@ def as_representation(
     if isinstance(obj, Representation):
         if mode == obj.mode and batch_size is None and random_state is None and name is None:
             return obj
-        rep = obj.with_mode(mode, random_state=random_state)
+        rep = obj.with_mode(mode, random_state=obj.random_state if random_state is None else random_state)
         if batch_size is not None:
             rep.batch_size = check_positive_int(batch_size, name="batch_size")
         if name is not None:

@@ -2,7 +2,10 @@
 
 from importlib.metadata import PackageNotFoundError, version as _version
 
+from .evaluate import evaluate, evaluate_codes, summarize
 from .metrics import (
+    beta_vae_score,
+    factor_vae_score,
     dci_es,
     dci_es_size,
     dcimig,
@@ -22,6 +25,7 @@ from .metrics import (
     wasserstein_1d,
     wdg,
 )
+from .representation import Representation, as_representation
 from .result import MetricResult
 
 try:
@@ -31,6 +35,13 @@ except PackageNotFoundError:  # running from a source tree
 
 __all__ = [
     "MetricResult",
+    "Representation",
+    "as_representation",
+    "evaluate",
+    "evaluate_codes",
+    "summarize",
+    "beta_vae_score",
+    "factor_vae_score",
     "gaussian_total_correlation",
     "gaussian_wasserstein_correlation",
     "gaussian_wasserstein_correlation_normalized",

@@ -16,18 +16,16 @@ from __future__ import annotations
 
 import hashlib
 import importlib
-import inspect
 import json
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
-import numpy as np
 import pandas as pd
 
 from . import __version__
-from .metrics import SAMPLE_METRICS, UNSUPERVISED_METRICS
+from .evaluate import evaluate, evaluate_codes
 from .modeldir import (
     CODES_FILE,
     CONFIG_FILE,
@@ -46,7 +44,6 @@ __all__ = [
     "score_model_dir",
     "score_model_dirs",
     "scores_table",
-    "evaluate_codes",
     "load_callable",
 ]
 
@@ -121,53 +118,6 @@ def load_callable(spec: str) -> Callable:
     return target
 
 
-def _select(names: Sequence[str] | str, exclude: Sequence[str], available: Sequence[str]) -> list[str]:
-    if isinstance(names, str) and names == "all":
-        chosen = list(available)
-    else:
-        chosen = list(names)
-        unknown = [m for m in chosen if m not in available]
-        if unknown:
-            raise ValueError(f"unknown metric(s) {unknown}; known: {sorted(available)}")
-    return [m for m in chosen if m not in set(exclude or ())]
-
-
-def _call(function: Callable, args: tuple, kwargs: dict) -> Any:
-    accepted = inspect.signature(function).parameters
-    return function(*args, **{k: v for k, v in kwargs.items() if k in accepted})
-
-
-def evaluate_codes(codes, factors, *, codes_test=None, factors_test=None, metrics="all", exclude=(),
-                   repeats=1, random_state=0) -> pd.DataFrame:
-    """Run the registered sample metrics and unsupervised scores on precomputed codes.
-
-    Each repeat ``r`` passes the seed ``SeedSequence(random_state).spawn(repeats)[r]`` (as an int) to
-    the metrics that take a ``random_state``; deterministic metrics give the same value every repeat.
-    A metric that rejects the codes (``ValueError``) gives a row with ``value`` NaN and the message in
-    ``error``: never a NaN without its reason.
-    """
-    available = list(SAMPLE_METRICS) + list(UNSUPERVISED_METRICS)
-    names = _select(metrics, exclude, available)
-    seeds = [int(s.generate_state(1)[0]) for s in np.random.SeedSequence(int(random_state)).spawn(int(repeats))]
-    rows = []
-    for repeat, seed in enumerate(seeds):
-        for name in names:
-            started = time.perf_counter()
-            kwargs = {"random_state": seed}
-            if codes_test is not None:
-                kwargs.update(codes_test=codes_test, factors_test=factors_test)
-            try:
-                if name in SAMPLE_METRICS:
-                    value, error = float(_call(SAMPLE_METRICS[name], (codes, factors), kwargs)), ""
-                else:
-                    value, error = float(_call(UNSUPERVISED_METRICS[name], (codes,), kwargs)), ""
-            except ValueError as exc:
-                value, error = float("nan"), str(exc)
-            rows.append({"metric": name, "value": value, "repeat": repeat, "seed": seed,
-                         "seconds": time.perf_counter() - started, "error": error})
-    return pd.DataFrame(rows, columns=ROW_COLUMNS)
-
-
 def _sampler_for(config: dict | None, dataset: str | None, dataset_path) -> Any:
     from .data import get_sampler  # noqa: PLC0415 - the data layer loads lazily
 
@@ -186,21 +136,19 @@ def _score_rows(directory: Path, config: dict | None, settings: dict) -> pd.Data
     representation_spec = settings["representation"]
     has_encoder = config is not None and (directory / config.get("encoder_file", ENCODER_FILE)).is_file()
     if representation_spec or has_encoder:
-        from .evaluate import evaluate  # noqa: PLC0415
         from .representation import as_representation  # noqa: PLC0415
 
         target = load_callable(representation_spec) if representation_spec else directory
         representation = as_representation(target)
         sampler = _sampler_for(config, settings["dataset"], settings["dataset_path"])
-        frame = evaluate(representation, sampler, metrics=settings["metrics"], exclude=settings["exclude"],
+        return evaluate(representation, sampler, settings["metrics"], exclude=settings["exclude"],
                          n=settings["n"], n_test=settings["n_test"], repeats=settings["repeats"],
-                         random_state=settings["seed"], progress=False)
-        return frame
+                        random_state=settings["seed"], progress=False)
     if (directory / CODES_FILE).is_file():
         arrays = read_codes(directory)
-        return evaluate_codes(arrays["codes"], arrays["factors"], codes_test=arrays.get("codes_test"),
-                              factors_test=arrays.get("factors_test"), metrics=settings["metrics"],
-                              exclude=settings["exclude"], repeats=settings["repeats"], random_state=settings["seed"])
+        return evaluate_codes(arrays["codes"], arrays["factors"], settings["metrics"], codes_test=arrays.get("codes_test"),
+                              factors_test=arrays.get("factors_test"), exclude=settings["exclude"],
+                              repeats=settings["repeats"], random_state=settings["seed"], progress=False)
     if config is None:
         raise ModelDirError(f"{str(directory)!r} has neither {CONFIG_FILE} with an encoder nor {CODES_FILE}: nothing to score.")
     raise ModelDirError(f"{str(directory)!r} has no exported encoder ({ENCODER_FILE}) and no {CODES_FILE}: nothing to score.")

@@ -10,7 +10,8 @@ import pytest
 from dismetrics import modeldir
 from dismetrics.cli import main
 from dismetrics.report import read_scores, write_report
-from dismetrics.scoring import evaluate_codes, load_callable, score_model_dir, score_model_dirs, scores_table
+from dismetrics.evaluate import evaluate_codes
+from dismetrics.scoring import load_callable, score_model_dir, score_model_dirs, scores_table
 
 FAST = ["mig", "modularity", "gaussian_total_correlation", "mutual_info_score"]
 SIZES = (3, 6, 10)

@@ -4,9 +4,11 @@
 ``UNSUPERVISED_METRICS`` maps names to the scores of codes alone ``f(codes, ...)``.
 """
 
+from .beta_vae import beta_vae_score
 from .dci_es import dci_es, dci_es_size
 from .dcimig import dcimig
 from .infomec import infoc, infoe, infom, infomec
+from .factor_vae import factor_vae_score
 from .irs import irs
 from .jemmig import jemmig
 from .mig import mig
@@ -43,6 +45,8 @@ UNSUPERVISED_METRICS = {
 }
 
 __all__ = [
+    "beta_vae_score",
+    "factor_vae_score",
     "mig",
     "modularity",
     "gaussian_total_correlation",

@@ -1,0 +1,137 @@
+"""Shared machinery of the intervention metrics (beta-VAE score, FactorVAE score).
+
+The reference (disentanglement_lib) encodes one batch of 64 observations per call, 15,000 times for
+one FactorVAE score. Here every intervention group is drawn first, then the observations are made and
+encoded in chunks of ``chunk_size`` observations, and each chunk is reduced to its per-group features
+at once, so the representation sees few large batches and memory stays flat.
+"""
+
+from __future__ import annotations
+
+import numbers
+from typing import Callable, Sequence
+
+import numpy as np
+
+from .._progress import progress_bar
+from .._validation import check_positive_int
+from ..representation import Representation, as_representation
+
+__all__ = ["check_sampler", "resolve_factor_subset", "encode_groups", "encode_points", "describe_seed"]
+
+#: Observations per call of the representation (a multiple of the group size is used).
+DEFAULT_CHUNK_SIZE = 8192
+
+
+def check_sampler(sampler) -> None:
+    missing = [
+        attr
+        for attr in ("factor_sizes", "sample_factors", "sample_observations_from_factors")
+        if not hasattr(sampler, attr)
+    ]
+    if missing:
+        raise ValueError(
+            f"sampler must be a ground-truth sampler (dismetrics.data.GroundTruthSampler); "
+            f"{type(sampler).__name__} lacks {', '.join(missing)}."
+        )
+
+
+def factor_names_of(sampler) -> list[str]:
+    names = getattr(sampler, "factor_names", None)
+    if names is None:
+        return [f"factor_{k}" for k in range(len(sampler.factor_sizes))]
+    return [str(n) for n in names]
+
+
+def resolve_factor_subset(factors: Sequence | None, sampler, *, minimum: int = 1) -> np.ndarray:
+    """``factors=`` (None, or a list of indices and/or names) -> sorted unique int indices."""
+    num_factors = len(sampler.factor_sizes)
+    names = factor_names_of(sampler)
+    if factors is None:
+        subset = list(range(num_factors))
+    else:
+        if isinstance(factors, (str, numbers.Integral)):
+            factors = [factors]
+        subset = []
+        for item in factors:
+            if isinstance(item, str):
+                if item not in names:
+                    raise ValueError(f"factors: unknown factor name {item!r}; the sampler's factors are {names}.")
+                subset.append(names.index(item))
+            elif isinstance(item, numbers.Integral) and not isinstance(item, bool):
+                if not 0 <= int(item) < num_factors:
+                    raise ValueError(
+                        f"factors: index {item} is out of range; the sampler has {num_factors} factors {names}."
+                    )
+                subset.append(int(item))
+            else:
+                raise ValueError(f"factors must hold factor indices or names; got {item!r}.")
+        subset = sorted(set(subset))
+    if len(subset) < minimum:
+        raise ValueError(f"factors must select at least {minimum} factor(s); got {subset}.")
+    return np.asarray(subset, dtype=np.int64)
+
+
+def _groups_per_chunk(chunk_size: int, group_size: int) -> int:
+    return max(1, check_positive_int(chunk_size, name="chunk_size") // group_size)
+
+
+def encode_groups(
+    representation: Representation,
+    sampler,
+    group_factors: np.ndarray,
+    rng: np.random.Generator,
+    reduce: Callable[[np.ndarray], np.ndarray],
+    *,
+    chunk_size: int = DEFAULT_CHUNK_SIZE,
+    progress: bool | None = None,
+    desc: str | None = None,
+) -> np.ndarray:
+    """Encode ``group_factors`` (m, g, K) chunk by chunk and reduce each chunk's codes (c, g, d).
+
+    Returns the concatenation over chunks of ``reduce(codes)``, shape (m, ...).
+    """
+    m, g, k = group_factors.shape
+    per_chunk = _groups_per_chunk(chunk_size, g)
+    outputs = []
+    starts = range(0, m, per_chunk)
+    for start in progress_bar(starts, total=len(starts), desc=desc, progress=progress):
+        chunk = group_factors[start : start + per_chunk]
+        c = chunk.shape[0]
+        observations = sampler.sample_observations_from_factors(chunk.reshape(c * g, k), rng)
+        codes = representation(observations)
+        outputs.append(reduce(codes.reshape(c, g, codes.shape[1])))
+    return np.concatenate(outputs, axis=0)
+
+
+def encode_points(
+    representation: Representation,
+    sampler,
+    factors: np.ndarray,
+    rng: np.random.Generator,
+    *,
+    chunk_size: int = DEFAULT_CHUNK_SIZE,
+    progress: bool | None = None,
+    desc: str | None = None,
+) -> np.ndarray:
+    """Codes (n, d) of the points with the given factors, encoded in chunks."""
+    step = check_positive_int(chunk_size, name="chunk_size")
+    parts = []
+    starts = range(0, factors.shape[0], step)
+    for start in progress_bar(starts, total=len(starts), desc=desc, progress=progress):
+        observations = sampler.sample_observations_from_factors(factors[start : start + step], rng)
+        parts.append(representation(observations))
+    return np.concatenate(parts, axis=0)
+
+
+def prepare(representation, sampler, random_state):
+    """Common checks: a Representation, a sampler, and the random_state description."""
+    check_sampler(sampler)
+    return as_representation(representation)
+
+
+def describe_seed(random_state):
+    """What to store as the ``random_state`` parameter of a result."""
+    if random_state is None or isinstance(random_state, numbers.Integral):
+        return random_state
+    return type(random_state).__name__

@@ -1,0 +1,277 @@
+"""Representation functions: anything that maps a batch of observations to an (n, d) code array.
+
+:func:`as_representation` turns what the user has into a :class:`Representation`, a callable
+``observations (n, *obs_shape) -> codes (n, d) float64`` that
+
+- accepts a plain numpy callable returning codes, or a ``(mean, logvar)`` tuple;
+- accepts a ``torch.nn.Module`` (run in eval mode, under ``torch.no_grad()``, on the module's device,
+  in batches; output a tensor of means or a ``(mean, logvar, ...)`` tuple);
+- in ``mode="sampled"`` returns ``z = mean + exp(logvar / 2) * eps``, ``eps ~ N(0, I)`` drawn from its
+  own ``random_state``, instead of the mean;
+- checks every output: 2-D, one row per observation, the same number of dims on every call, finite.
+
+Torch is imported only when a torch object is handed in (detected through ``sys.modules``), so the
+metrics core never imports it by itself.
+
+A path is read as a model dir (see :mod:`dismetrics.modeldir`): its exported encoder is loaded with
+torch alone and wrapped like any torch module, with the input layout its config records.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import Any, Callable
+
+import numpy as np
+
+from ._validation import check_choice, check_positive_int, check_random_state
+
+__all__ = ["Representation", "as_representation"]
+
+#: Observations per torch forward pass when ``batch_size`` is not given.
+DEFAULT_TORCH_BATCH_SIZE = 256
+
+
+def _is_torch_module(obj: Any) -> bool:
+    torch = sys.modules.get("torch")
+    if torch is None:  # torch was never imported, so obj cannot be a torch module
+        return False
+    return isinstance(obj, torch.nn.Module)
+
+
+def _to_numpy(array: Any) -> np.ndarray:
+    """Torch tensors (any device) and array-likes -> numpy arrays."""
+    if type(array).__module__.startswith("torch"):
+        return array.detach().cpu().numpy()
+    return np.asarray(array)
+
+
+def _split_output(output: Any) -> tuple[Any, Any | None]:
+    """``codes`` or ``(mean, logvar, ...)`` -> ``(mean, logvar or None)``."""
+    if isinstance(output, (tuple, list)):
+        if len(output) == 0:
+            raise ValueError("returned an empty tuple; expected codes or (mean, logvar)")
+        if len(output) == 1:
+            return output[0], None
+        return output[0], output[1]
+    return output, None
+
+
+class Representation:
+    """A validated representation function ``observations -> codes`` (float64, shape (n, d)).
+
+    Build it with :func:`as_representation`. ``rep(observations)`` returns the codes of the chosen
+    ``mode``; :meth:`encode` returns ``(mean, logvar)`` (``logvar`` is None when the encoder gives
+    none). Inputs are processed in batches of ``batch_size`` observations (all at once when None).
+    """
+
+    def __init__(
+        self,
+        encode_fn: Callable[[np.ndarray], Any],
+        *,
+        mode: str = "mean",
+        batch_size: int | None = None,
+        random_state=None,
+        name: str | None = None,
+    ) -> None:
+        self._encode_fn = encode_fn
+        self.mode = check_choice(mode, name="mode", choices=("mean", "sampled"))
+        self.batch_size = None if batch_size is None else check_positive_int(batch_size, name="batch_size")
+        self.random_state = random_state
+        self._rng = check_random_state(random_state)
+        self.name = name or getattr(encode_fn, "__name__", None) or type(encode_fn).__name__
+        self.n_dims: int | None = None
+
+    def __repr__(self) -> str:
+        return f"Representation({self.name!r}, mode={self.mode!r}, batch_size={self.batch_size})"
+
+    # ---- encoding ---------------------------------------------------------------------------
+    def _encode_batch(self, observations: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+        try:
+            raw = self._encode_fn(observations)
+            mean, logvar = _split_output(raw)
+        except ValueError as error:
+            if str(error).startswith("returned an empty tuple"):
+                raise ValueError(f"representation {self.name!r} {error}.") from None
+            raise
+        mean = self._check_array(_to_numpy(mean), observations.shape[0], "codes")
+        if logvar is not None:
+            logvar = self._check_array(_to_numpy(logvar), observations.shape[0], "log-variances")
+            if logvar.shape != mean.shape:
+                raise ValueError(
+                    f"representation {self.name!r} returned log-variances of shape {logvar.shape} "
+                    f"for means of shape {mean.shape}; they must have the same shape."
+                )
+        if self.n_dims is None:
+            self.n_dims = mean.shape[1]
+        elif mean.shape[1] != self.n_dims:
+            raise ValueError(
+                f"representation {self.name!r} returned {mean.shape[1]} dims, but {self.n_dims} on an earlier "
+                "call; a representation must always give the same number of dims."
+            )
+        return mean, logvar
+
+    def _check_array(self, array: np.ndarray, n: int, what: str) -> np.ndarray:
+        if array.dtype == object or not (np.issubdtype(array.dtype, np.number) or array.dtype == np.bool_):
+            raise ValueError(f"representation {self.name!r} returned {what} of non-numeric dtype {array.dtype}.")
+        if array.ndim != 2 or array.shape[0] != n:
+            hint = " Return codes[:, None] for a one-dimensional representation." if array.ndim == 1 else ""
+            raise ValueError(
+                f"representation {self.name!r} returned {what} of shape {array.shape} for {n} observations; "
+                f"expected a 2-D array of shape ({n}, n_dims).{hint}"
+            )
+        array = np.asarray(array, dtype=np.float64)
+        finite = np.isfinite(array)
+        if not finite.all():
+            bad = np.flatnonzero(~finite.all(axis=1))
+            raise ValueError(
+                f"representation {self.name!r} returned NaN or infinite {what} for {bad.size} of {n} "
+                f"observations (first at row {bad[0]}); check the encoder and its inputs."
+            )
+        return array
+
+    def encode(self, observations) -> tuple[np.ndarray, np.ndarray | None]:
+        """``(mean, logvar)`` of ``observations``, float64 (n, d); ``logvar`` is None if not given."""
+        observations = np.asarray(observations)
+        if observations.ndim < 1 or observations.shape[0] == 0:
+            raise ValueError(f"observations must be a non-empty batch (n, *obs_shape); got shape {observations.shape}.")
+        n = observations.shape[0]
+        step = n if self.batch_size is None else self.batch_size
+        means, logvars = [], []
+        for start in range(0, n, step):
+            mean, logvar = self._encode_batch(observations[start : start + step])
+            means.append(mean)
+            logvars.append(logvar)
+        mean = means[0] if len(means) == 1 else np.concatenate(means)
+        if any(lv is None for lv in logvars):
+            return mean, None
+        logvar = logvars[0] if len(logvars) == 1 else np.concatenate(logvars)
+        return mean, logvar
+
+    def __call__(self, observations) -> np.ndarray:
+        return self.codes_from(*self.encode(observations))
+
+    def codes_from(self, mean: np.ndarray, logvar: np.ndarray | None) -> np.ndarray:
+        """The codes of this mode from encoder outputs (draws the noise in ``mode="sampled"``)."""
+        if self.mode == "mean":
+            return mean
+        if logvar is None:
+            raise ValueError(
+                f"representation {self.name!r} is in mode='sampled' but returns no log-variance; sampled "
+                "codes need an encoder that returns (mean, logvar). Use mode='mean'."
+            )
+        noise = self._rng.standard_normal(mean.shape)
+        return mean + np.exp(0.5 * logvar) * noise
+
+    def with_mode(self, mode: str, random_state=None) -> "Representation":
+        """The same encoder in another mode (and with another ``random_state`` for sampling)."""
+        return Representation(
+            self._encode_fn, mode=mode, batch_size=self.batch_size, random_state=random_state, name=self.name
+        )
+
+
+def _torch_encode_fn(module, *, channels_first: bool) -> Callable[[np.ndarray], Any]:
+    import torch  # already imported by the caller: obj is a torch module
+
+    params = list(module.parameters())
+    device = params[0].device if params else torch.device("cpu")
+    dtype = params[0].dtype if params and params[0].is_floating_point() else torch.float32
+    try:
+        module.train(module.training)
+        switchable = True
+    except NotImplementedError:
+        switchable = False
+
+    def encode(observations: np.ndarray):
+        batch = np.asarray(observations)
+        if channels_first and batch.ndim == 4:
+            batch = np.moveaxis(batch, -1, 1)  # (n, H, W, C) -> (n, C, H, W)
+        tensor = torch.as_tensor(np.ascontiguousarray(batch), dtype=dtype, device=device)
+        if not switchable:  # a torch.export program: exported in eval mode, it has no train/eval switch
+            with torch.no_grad():
+                output = module(tensor)
+        else:
+            was_training = module.training
+            module.eval()
+            try:
+                with torch.no_grad():
+                    output = module(tensor)
+            finally:
+                module.train(was_training)
+        if isinstance(output, (tuple, list)):
+            return tuple(_to_numpy(o) for o in output[:2])
+        return _to_numpy(output)
+
+    return encode
+
+
+def as_representation(
+    obj,
+    *,
+    mode: str = "mean",
+    batch_size: int | None = None,
+    random_state=None,
+    channels_first: bool = True,
+    name: str | None = None,
+) -> Representation:
+    """Wrap ``obj`` as a :class:`Representation`.
+
+    Parameters
+    ----------
+    obj : callable, torch.nn.Module, path or Representation
+        A numpy callable ``observations -> codes`` or ``-> (mean, logvar)``; a ``torch.nn.Module``
+        whose forward returns a tensor of means or a ``(mean, logvar, ...)`` tuple; a model dir (str or
+        ``os.PathLike``) with an exported encoder (its config's ``channels_first`` is used); or a
+        :class:`Representation` (returned as is when nothing is changed, re-wrapped otherwise).
+    mode : {"mean", "sampled"}
+        ``"mean"``: the codes are the means. ``"sampled"``: ``z = mean + exp(logvar / 2) * eps`` with
+        ``eps ~ N(0, I)`` from ``random_state`` (needs an encoder that returns a log-variance).
+    batch_size : int or None
+        Observations per call of the encoder. None: all at once for a numpy callable, 256 for a
+        torch module.
+    random_state : int, None or numpy Generator
+        Seed of the sampling noise in ``mode="sampled"``.
+    channels_first : bool
+        Torch modules only. True (default): the module takes channels-first images (n, C, H, W), the
+        PyTorch convention, so 4-D observation batches, which every dismetrics sampler gives
+        channels-last (n, H, W, C), are transposed before the call. False: observations are passed
+        unchanged. Batches of another rank are never transposed.
+    name : str, optional
+        Name used in error messages (default: the callable's or module's name).
+    """
+    if isinstance(obj, Representation):
+        if mode == obj.mode and batch_size is None and random_state is None and name is None:
+            return obj
+        rep = obj.with_mode(mode, random_state=obj.random_state if random_state is None else random_state)
+        if batch_size is not None:
+            rep.batch_size = check_positive_int(batch_size, name="batch_size")
+        if name is not None:
+            rep.name = name
+        return rep
+    if isinstance(obj, (str, os.PathLike)):
+        from . import modeldir  # noqa: PLC0415
+
+        path = os.fspath(obj)
+        config = modeldir.read_config(path)  # a clear ModelDirError (a ValueError) for anything else
+        return Representation(
+            _torch_encode_fn(modeldir.load_encoder(path), channels_first=bool(config.get("channels_first", False))),
+            mode=mode,
+            batch_size=DEFAULT_TORCH_BATCH_SIZE if batch_size is None else batch_size,
+            random_state=random_state,
+            name=name or f"model dir {path}",
+        )
+    if _is_torch_module(obj):
+        return Representation(
+            _torch_encode_fn(obj, channels_first=bool(channels_first)),
+            mode=mode,
+            batch_size=DEFAULT_TORCH_BATCH_SIZE if batch_size is None else batch_size,
+            random_state=random_state,
+            name=name or type(obj).__name__,
+        )
+    if callable(obj):
+        return Representation(obj, mode=mode, batch_size=batch_size, random_state=random_state, name=name)
+    raise ValueError(
+        f"representation must be a callable observations -> codes, a torch.nn.Module or a Representation; "
+        f"got {type(obj).__name__}."
+    )

@@ -199,14 +199,27 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("scores", nargs="+", help="score tables (.csv/.json from dismetrics score --out), scores.json files or model dirs")
     report.add_argument("--out", default="dismetrics-report", help="output folder (default dismetrics-report)")
     report.set_defaults(func=_cmd_report)
+    sub.add_parser("quickstart", help="train a beta-VAE and a control on procedural dSprites, score, report (needs [models])",
+                   add_help=False)
     sub.add_parser("train", help="train a reference model (needs the [models] extra); see dismetrics train --help", add_help=False)
     return parser
+
+
+def _cmd_quickstart(rest: list[str]) -> int:
+    try:
+        from dismetrics_models.quickstart import main as quickstart_main
+    except ImportError as error:  # torch missing, most likely
+        print(f"dismetrics quickstart trains models and needs the [models] extra (PyTorch): {error}", file=sys.stderr)
+        return 2
+    return int(quickstart_main(rest) or 0)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv and argv[0] == "train":
         return _cmd_train(argparse.Namespace(), argv[1:])
+    if argv and argv[0] == "quickstart":
+        return _cmd_quickstart(argv[1:])
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):

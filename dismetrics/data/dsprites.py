@@ -167,7 +167,7 @@ class DSprites(GroundTruthSampler):
             key = {"v": _CACHE_VERSION, "file": str(self.path.resolve()), "size": stat.st_size, "mtime": int(stat.st_mtime)}
             prefix = "dsprites_official"
         else:
-            key = {"v": _CACHE_VERSION, "sprite_size": self.sprite_size, "margin": self.margin}
+            key = {"v": _CACHE_VERSION, "sprite_size": self.sprite_size, "margin": self.margin, "grid": list(self.factor_sizes)}
             prefix = "dsprites_procedural"
         digest = hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:16]
         return cache_dir(self._cache_dir) / f"{prefix}_{digest}.npy"

@@ -300,3 +300,19 @@ def test_procedural_resembles_the_official_dsprites(tmp_path):
             ours_pos = [centroid(i)[axis - 3] for i in ours.images_from_factors(f)]
             ratio = np.polyfit(POSITIONS, ours_pos, 1)[0] / np.polyfit(POSITIONS, pos, 1)[0]
             assert 0.8 < ratio < 1.25, (shape, axis, ratio)
+
+
+def test_trainer_fast_path_uses_the_cache(tmp_path):
+    torch = pytest.importorskip("torch", reason="the trainers' BatchSource needs torch")
+    torch.set_num_threads(1)
+    from dismetrics_models.data import BatchSource
+
+    d = DSprites(cache=True, cache_dir=tmp_path)
+    d.factor_sizes = (3, 2, 3, 2, 2)
+    with BatchSource(d, batch_size=5, seed=1, prefetch=0) as source:
+        assert source.uses_fast_path
+        x, _ = source.batch(3)
+        factors = source.factors(3)
+    assert tuple(x.shape) == (5, 1, 64, 64) and x.dtype == torch.float32
+    expected = d.sample_observations_from_factors(factors, None)
+    assert np.array_equal(x.numpy(), expected.transpose(0, 3, 1, 2))

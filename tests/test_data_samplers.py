@@ -177,7 +177,7 @@ def test_dsprites_parameters_change_geometry():
     assert abs(centroid(img)[0] - 0.15 * 64) < 1.0
 
 
-def test_dsprites_cache_on_a_small_grid(tmp_path):
+def test_dsprites_cache_on_a_small_grid(tmp_path, monkeypatch):
     d = DSprites(cache=True, cache_dir=tmp_path)
     d.factor_sizes = (3, 2, 3, 2, 2)  # a reduced grid: the same machinery, 72 images
     path = d.build_cache()
@@ -202,11 +202,8 @@ def test_dsprites_cache_on_a_small_grid(tmp_path):
     other.factor_sizes = d.factor_sizes
     assert other.cache_path() != path
     # The environment variable is honoured.
-    os.environ["DISMETRICS_CACHE"] = str(tmp_path / "env")
-    try:
-        assert DSprites().cache_path().parent == tmp_path / "env"
-    finally:
-        del os.environ["DISMETRICS_CACHE"]
+    monkeypatch.setenv("DISMETRICS_CACHE", str(tmp_path / "env"))
+    assert DSprites().cache_path().parent == tmp_path / "env"
     assert DSprites(cache=False).all_observations() is None
 
 

@@ -53,7 +53,9 @@ def test_shapes3d_full_size_file(tmp_path):
     assert list(s.factors_to_index(grid)) == [0, 1, 15, 479_999]
     x = s.sample_observations_from_factors(grid, None)
     assert list(decode(x[:3])) == [0, 1, 15] and np.allclose(x[3], 7 / 255)
-    assert len(s.all_observations()) == 480000
+    view = s.all_observations()  # lazy; takes unsorted indices with repeats (the trainers' gather)
+    assert len(view) == 480000 and view.nbytes == 480000 * 64 * 64 * 3
+    assert list(decode(view[np.array([15, 0, 15, 1])] / 255.0)) == [15, 0, 15, 1]
     check_protocol(s)
 
 

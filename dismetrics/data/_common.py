@@ -48,6 +48,30 @@ def gather_rows(array: Any, index: np.ndarray) -> np.ndarray:
     return np.asarray(array[unique])[inverse.reshape(index.shape)]
 
 
+class LazyRows:
+    """A read-only view of an HDF5 dataset (or any row-indexable array) that accepts any integer index
+    array, unsorted and with repeats (``view[index]`` reads only those rows)."""
+
+    def __init__(self, array: Any) -> None:
+        self.array = array
+        self.shape = tuple(array.shape)
+        self.dtype = np.dtype(array.dtype)
+        self.ndim = len(self.shape)
+        self.nbytes = int(np.prod(self.shape)) * self.dtype.itemsize
+
+    def __len__(self) -> int:
+        return self.shape[0]
+
+    def __getitem__(self, key) -> np.ndarray:
+        if isinstance(key, (slice, int, np.integer)):
+            return np.asarray(self.array[key])
+        return gather_rows(self.array, np.asarray(key))
+
+    def __array__(self, dtype=None, copy=None):
+        out = np.asarray(self.array[:])
+        return out if dtype is None else out.astype(dtype)
+
+
 class PackedBinaryImages:
     """A lazy, read-only view of ``np.packbits``-packed binary images as a bool array ``(n, H, W)``.
 

@@ -18,7 +18,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from ._common import cache_dir, gather_rows, resize_images, write_npy_atomic
+from ._common import LazyRows, cache_dir, gather_rows, resize_images, write_npy_atomic
 from .base import GroundTruthSampler
 from .dsprites import _read_npy_header, _stream_npz_rows
 
@@ -41,7 +41,7 @@ class _GridArraySampler(GroundTruthSampler):
 
     def sample_observations_from_factors(self, factors: np.ndarray, rng: np.random.Generator | None = None) -> np.ndarray:
         index = self.factors_to_index(factors)
-        return gather_rows(self._images, index).astype(np.float32) * np.float32(1.0 / 255.0)
+        return np.asarray(self._images[index]).astype(np.float32) * np.float32(1.0 / 255.0)
 
     def params(self) -> dict[str, Any]:
         return {"path": str(self.path)}
@@ -94,7 +94,7 @@ class Shapes3D(_GridArraySampler):
         n = int(np.prod(self.factor_sizes))
         if images.shape != (n, 64, 64, 3) or images.dtype != np.uint8:
             raise ValueError(f"{str(self.path)!r}: images has shape {images.shape} {images.dtype}; expected ({n}, 64, 64, 3) uint8.")
-        self._images = images
+        self._images = LazyRows(images)  # any index order, read on demand
 
 
 # ---- MPI3D ---------------------------------------------------------------------------------------------

@@ -103,7 +103,8 @@ class DSprites(GroundTruthSampler):
     margin : sprite centres move over ``[margin, 1 - margin]`` of the frame (procedural only).
     cache : ``"auto"`` (default) uses the on-disk cache if it exists and builds it on the first
         :meth:`all_observations` call (the trainers' fast path); ``True`` builds it on first use by any
-        method; ``False`` never touches the disk and renders every batch on the fly.
+        method; ``False`` never touches the disk and renders every batch on the fly (procedural only: the
+        official file is always converted once into the cache, as its npz cannot be memory-mapped).
     cache_dir : where the cache lives; default ``$DISMETRICS_CACHE`` or ``~/.cache/dismetrics``.
     """
 

@@ -199,10 +199,45 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("scores", nargs="+", help="score tables (.csv/.json from dismetrics score --out), scores.json files or model dirs")
     report.add_argument("--out", default="dismetrics-report", help="output folder (default dismetrics-report)")
     report.set_defaults(func=_cmd_report)
+    datasets = sub.add_parser("datasets", help="list the data sets, their factors and whether your files were found")
+    datasets.add_argument("action", nargs="?", choices=["list", "render"], default="list")
+    datasets.add_argument("name", nargs="?", default="dsprites", help="with render: the data set to render (dsprites)")
+    datasets.add_argument("--path", action="append", help="NAME=PATH of a data-set file to check (repeatable)")
+    datasets.set_defaults(func=_cmd_datasets)
     sub.add_parser("quickstart", help="train a beta-VAE and a control on procedural dSprites, score, report (needs [models])",
                    add_help=False)
     sub.add_parser("train", help="train a reference model (needs the [models] extra); see dismetrics train --help", add_help=False)
     return parser
+
+
+def _cmd_datasets(args: argparse.Namespace) -> int:
+    from .data import get_sampler, list_datasets
+
+    if args.action == "render":
+        if args.name != "dsprites":
+            print("only procedural dsprites is rendered; the other data sets are read from your files", file=sys.stderr)
+            return 2
+        import time
+
+        started = time.perf_counter()
+        sampler = get_sampler("dsprites", cache=True)
+        images = sampler.all_observations()
+        print(f"dsprites: {images.shape[0]} images cached in {time.perf_counter() - started:.1f} s")
+        return 0
+    paths = {}
+    for item in args.path or ():
+        name, sep, value = item.partition("=")
+        if not sep:
+            print(f"--path expects NAME=PATH; got {item!r}", file=sys.stderr)
+            return 2
+        paths[name] = value
+    for row in list_datasets(paths):
+        status = "found" if row["found"] else "not found"
+        where = row["path"] or f"${row['env']} unset"
+        print(f"{row['name']:10s} {status:9s} ({where}; expects {row['expects']})")
+        sizes = ", ".join(f"{n}={s}" for n, s in zip(row["factor_names"], row["factor_sizes"]))
+        print(f"{'':10s} factors: {sizes}; observations {tuple(row['observation_shape'])}")
+    return 0
 
 
 def _cmd_quickstart(rest: list[str]) -> int:

@@ -45,3 +45,20 @@ def test_module_entry_point_runs():
     completed = subprocess.run([sys.executable, "-m", "dismetrics", "demo", "--n", "500", "--metrics", "mig"],
                                capture_output=True, text=True, check=True)
     assert "mig" in completed.stdout
+
+
+def test_datasets_lists_every_data_set_and_its_factors(capsys):
+    assert main(["datasets"]) == 0
+    out = capsys.readouterr().out
+    for name in ("dsprites", "shapes3d", "mpi3d", "smallnorb", "cars3d"):
+        assert name in out
+    assert "orientation=40" in out and "dsprites   found" in out
+
+
+def test_datasets_path_is_checked(tmp_path, capsys):
+    present = tmp_path / "3dshapes.h5"
+    present.write_bytes(b"")
+    assert main(["datasets", "--path", f"shapes3d={present}"]) == 0
+    assert "shapes3d   found" in capsys.readouterr().out
+    assert main(["datasets", "--path", "shapes3d"]) == 2
+    assert main(["datasets", "render", "shapes3d"]) == 2

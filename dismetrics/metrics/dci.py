@@ -1,0 +1,253 @@
+"""DCI: disentanglement, completeness, informativeness (Eastwood and Williams, ICLR 2018).
+
+One gradient-boosted tree predictor per factor, on all code dims; the feature importances form the
+(d, K) importance matrix R from which D and C are entropies; I is the predictors' accuracy.
+"""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+
+from .._validation import check_choice, check_positive_int, check_random_state
+from ..result import MetricResult
+from ._split import check_factor_types, encode_with_training_labels, split_for_predictors
+
+__all__ = [
+    "dci",
+    "disentanglement_from_importance",
+    "completeness_from_importance",
+    "importance_entropy_scores",
+]
+
+BACKENDS = ("xgboost", "sklearn")
+ENTROPY_EPS = 1e-11
+
+
+def _one_minus_entropy(weights: np.ndarray, base: int) -> np.ndarray:
+    """1 - H_base(p) for each row of ``weights`` (rows already normalized), 1e-11 inside the log (reference)."""
+    if base < 2:
+        # One outcome only: nothing to spread over, a single code / factor is perfectly specific.
+        return np.ones(weights.shape[0])
+    return 1.0 - (-np.sum(weights * np.log(weights + ENTROPY_EPS), axis=1) / np.log(base))
+
+
+def _normalize_rows(matrix: np.ndarray) -> np.ndarray:
+    """Each row divided by its sum; an all-zero row becomes uniform (the reference's convention)."""
+    sums = matrix.sum(axis=1, keepdims=True)
+    out = np.full(matrix.shape, 1.0 / matrix.shape[1]) if matrix.shape[1] else matrix.copy()
+    nonzero = sums[:, 0] > 0
+    out[nonzero] = matrix[nonzero] / sums[nonzero]
+    return out
+
+
+def _weights(totals: np.ndarray) -> np.ndarray:
+    """Relative importance; all-zero totals give uniform weights."""
+    total = totals.sum()
+    if total > 0:
+        return totals / total
+    return np.full(totals.shape, 1.0 / totals.size)
+
+
+def importance_entropy_scores(importance: np.ndarray) -> dict:
+    r"""D and C with their per-code / per-factor parts from a (d, K) importance matrix R.
+
+    .. math::
+
+        P_{ik} = R_{ik} / \textstyle\sum_k R_{ik}, \quad D_i = 1 - H_K(P_{i\cdot}), \quad
+        \rho_i = \textstyle\sum_k R_{ik} / \sum R, \quad D = \sum_i \rho_i D_i
+
+        \tilde P_{ik} = R_{ik} / \textstyle\sum_i R_{ik}, \quad C_k = 1 - H_d(\tilde P_{\cdot k}), \quad
+        C = \textstyle\sum_k (\sum_i R_{ik} / \sum R)\, C_k
+
+    Entropies use log base K (D) and d (C) with 1e-11 inside the log; a code (factor) with zero
+    total importance gets a uniform row (column), and an all-zero R gives uniform weights: the
+    conventions of disentanglement_lib. With K = 1 (d = 1) every D_i (C_k) is 1.
+    """
+    importance = np.abs(np.asarray(importance, dtype=np.float64))
+    if importance.ndim != 2 or importance.shape[0] < 1 or importance.shape[1] < 1:
+        raise ValueError(f"importance must be a non-empty 2-D (n_codes, n_factors) matrix; got shape {importance.shape}.")
+    d, k_count = importance.shape
+    per_code = _one_minus_entropy(_normalize_rows(importance), k_count)
+    per_factor = _one_minus_entropy(_normalize_rows(importance.T), d)
+    code_weights = _weights(importance.sum(axis=1))
+    factor_weights = _weights(importance.sum(axis=0))
+    return {
+        "disentanglement": float(np.sum(code_weights * per_code)),
+        "completeness": float(np.sum(factor_weights * per_factor)),
+        "disentanglement_per_code": per_code,
+        "completeness_per_factor": per_factor,
+        "code_weights": code_weights,
+        "factor_weights": factor_weights,
+    }
+
+
+def disentanglement_from_importance(importance) -> float:
+    """D of a (d, K) importance matrix (see :func:`importance_entropy_scores`)."""
+    return importance_entropy_scores(importance)["disentanglement"]
+
+
+def completeness_from_importance(importance) -> float:
+    """C of a (d, K) importance matrix (see :func:`importance_entropy_scores`)."""
+    return importance_entropy_scores(importance)["completeness"]
+
+
+# ---- predictors -------------------------------------------------------------------------------
+
+def _resolve_n_jobs(n_jobs) -> int:
+    if n_jobs is None or n_jobs == -1:
+        return os.cpu_count() or 1
+    return check_positive_int(n_jobs, name="n_jobs")
+
+
+def _fit_sklearn(kind, x_train, y_train, seed, n_estimators, max_depth, learning_rate):
+    from sklearn.ensemble import GradientBoostingClassifier, GradientBoostingRegressor
+
+    model_type = GradientBoostingClassifier if kind == "discrete" else GradientBoostingRegressor
+    # The reference builds GradientBoostingClassifier() with sklearn's defaults and no seed; the
+    # defaults are named here (100 trees, depth 3, learning rate 0.1) and the seed passed down.
+    model = model_type(n_estimators=n_estimators, max_depth=max_depth, learning_rate=learning_rate, random_state=seed)
+    model.fit(x_train, y_train)
+    return model, np.abs(model.feature_importances_)
+
+
+def _fit_xgboost(kind, x_train, y_train, seed, n_estimators, max_depth, learning_rate, n_jobs):
+    import xgboost as xgb
+
+    common = dict(n_estimators=n_estimators, max_depth=max_depth, learning_rate=learning_rate, tree_method="hist",
+                  n_jobs=n_jobs, random_state=seed, importance_type="total_gain")
+    if kind == "discrete":
+        model = xgb.XGBClassifier(**common)
+    else:
+        model = xgb.XGBRegressor(**common)
+    model.fit(x_train, y_train)
+    scores = model.get_booster().get_score(importance_type="total_gain")
+    gain = np.zeros(x_train.shape[1])
+    for key, value in scores.items():
+        gain[int(key[1:])] = value  # features are named f0, f1, ... for numpy input
+    total = gain.sum()
+    # Normalized to sum 1 per factor, like sklearn's feature_importances_ (no split at all: zeros).
+    return model, gain / total if total > 0 else gain
+
+
+def _regression_scores(y, prediction) -> tuple[float, float]:
+    """(R^2, mean squared error); R^2 is 0 for a constant target predicted exactly, -inf never."""
+    error = float(np.mean((y - prediction) ** 2))
+    variance = float(np.var(y))
+    r2 = 1.0 - error / variance if variance > 0 else (1.0 if error == 0 else 0.0)
+    return r2, error
+
+
+def dci(codes, factors, *, codes_test=None, factors_test=None, backend: str = "xgboost",
+        factor_types="discrete", n_estimators: int = 100, max_depth: int = 3, learning_rate: float = 0.1,
+        n_jobs=None, random_state=0) -> MetricResult:
+    r"""DCI disentanglement, completeness and informativeness.
+
+    Per factor :math:`v_k` a gradient-boosted tree predictor is trained on all code dims (training
+    split); the importance of code :math:`z_i` for it is :math:`R_{ik}` (normalized to sum 1 per
+    factor). D and C are the entropy scores of :func:`importance_entropy_scores`; informativeness
+    is the mean accuracy over factors on the test split (and on the training split).
+
+    Backends:
+
+    - ``"xgboost"`` (default): ``XGBClassifier`` with the reference capacity (100 rounds, depth 3,
+      learning rate 0.1), ``tree_method="hist"``, all cores, seeded; importance is the total gain of
+      each feature. Tens of times faster than the reference; how far D, C, I move from it is measured
+      in ``benchmarks/dci_backends.py`` (docs/dci.md).
+    - ``"sklearn"``: ``GradientBoostingClassifier`` with sklearn's defaults (100 trees, depth 3,
+      learning rate 0.1), importance ``feature_importances_`` (impurity based): the reference
+      computation of disentanglement_lib, except that ``random_state`` is passed down (the reference
+      set no seed, so its numbers move slightly between runs).
+
+    Continuous factors (``factor_types="continuous"`` or a per-factor list): a regressor instead of
+    a classifier (``XGBRegressor`` / ``GradientBoostingRegressor``), informativeness is R^2 and the
+    error its mean squared error.
+
+    Labels: xgboost needs contiguous class labels, so each factor's training values are mapped to
+    0..m-1 in sorted order and the test values through the same map. A test value never seen in
+    training cannot be predicted by any classifier trained on that split; it counts as a
+    misclassification (as with sklearn), and ``details["n_test_unseen"]`` counts such points.
+
+    Without ``codes_test``/``factors_test`` the sample is split at random 2/3 train : 1/3 test
+    (the reference uses 10,000 train and 5,000 test points); ``params["split"]`` says which.
+
+    Returns
+    -------
+    MetricResult
+        ``value``: disentanglement D. ``details``: ``disentanglement``, ``completeness``,
+        ``informativeness_test``, ``informativeness_train`` (means over factors),
+        ``importance_matrix`` (d, K), ``disentanglement_per_code`` (d), ``code_weights`` (d),
+        ``completeness_per_factor`` (K), ``factor_weights`` (K), ``informativeness_test_per_factor``,
+        ``informativeness_train_per_factor`` (accuracy, or R^2 for continuous factors),
+        ``test_error_per_factor`` (1 - accuracy, or MSE), ``n_test_unseen`` (K).
+    """
+    check_choice(backend, name="backend", choices=BACKENDS)
+    n_estimators = check_positive_int(n_estimators, name="n_estimators")
+    max_depth = check_positive_int(max_depth, name="max_depth")
+    if not (isinstance(learning_rate, (int, float)) and not isinstance(learning_rate, bool) and learning_rate > 0):
+        raise ValueError(f"learning_rate must be a positive number; got {learning_rate!r}.")
+    jobs = _resolve_n_jobs(n_jobs)
+    rng = check_random_state(random_state)
+    model_seed = int(rng.integers(0, 2**31 - 1))
+    n_factors = np.asarray(factors).shape[1] if np.ndim(factors) == 2 else None
+    types = check_factor_types(factor_types, n_factors) if n_factors is not None else None
+    split = split_for_predictors(codes, factors, codes_test, factors_test, rng=rng, factor_types=types)
+    x_train, x_test = split.codes_train, split.codes_test
+    d, k_count = x_train.shape[1], split.factors_train.shape[1]
+
+    importance = np.zeros((d, k_count))
+    train_score = np.zeros(k_count)
+    test_score = np.zeros(k_count)
+    test_error = np.zeros(k_count)
+    unseen = np.zeros(k_count, dtype=np.int64)
+    for k in range(k_count):
+        kind = types[k]
+        if kind == "discrete":
+            y_train, y_test, _ = encode_with_training_labels(split.factors_train[:, k], split.factors_test[:, k])
+            unseen[k] = int(np.sum(y_test < 0))
+        else:
+            y_train, y_test = split.factors_train[:, k], split.factors_test[:, k]
+        if backend == "sklearn":
+            model, importance[:, k] = _fit_sklearn(kind, x_train, y_train, model_seed, n_estimators, max_depth, learning_rate)
+        else:
+            model, importance[:, k] = _fit_xgboost(kind, x_train, y_train, model_seed, n_estimators, max_depth,
+                                                   learning_rate, jobs)
+        predicted_train, predicted_test = model.predict(x_train), model.predict(x_test)
+        if kind == "discrete":
+            train_score[k] = float(np.mean(predicted_train == y_train))
+            test_score[k] = float(np.mean(predicted_test == y_test))
+            test_error[k] = 1.0 - test_score[k]
+        else:
+            train_score[k] = _regression_scores(y_train, predicted_train)[0]
+            test_score[k], test_error[k] = _regression_scores(y_test, predicted_test)
+
+    scores = importance_entropy_scores(importance)
+    details = {
+        "disentanglement": scores["disentanglement"],
+        "completeness": scores["completeness"],
+        "informativeness_test": float(np.mean(test_score)),
+        "informativeness_train": float(np.mean(train_score)),
+        "importance_matrix": importance,
+        "disentanglement_per_code": scores["disentanglement_per_code"],
+        "code_weights": scores["code_weights"],
+        "completeness_per_factor": scores["completeness_per_factor"],
+        "factor_weights": scores["factor_weights"],
+        "informativeness_test_per_factor": test_score,
+        "informativeness_train_per_factor": train_score,
+        "test_error_per_factor": test_error,
+        "n_test_unseen": unseen,
+    }
+    params = {
+        "backend": backend,
+        "n_estimators": n_estimators,
+        "max_depth": max_depth,
+        "learning_rate": float(learning_rate),
+        "importance": "total_gain" if backend == "xgboost" else "impurity (feature_importances_)",
+        "factor_types": list(types),
+        "random_state": random_state if not isinstance(random_state, np.random.Generator) else "Generator",
+        "model_seed": model_seed,
+        "n_jobs": jobs if backend == "xgboost" else 1,
+        **split.params,
+    }
+    return MetricResult(name="dci", value=scores["disentanglement"], details=details, params=params)

@@ -3,6 +3,10 @@
 from importlib.metadata import PackageNotFoundError, version as _version
 
 from .metrics import (
+    dci,
+    explicitness,
+    modularity_explicitness,
+    sap,
     dci_es,
     dci_es_size,
     dcimig,
@@ -45,5 +49,9 @@ __all__ = [
     "infomec",
     "dci_es",
     "dci_es_size",
+    "dci",
+    "sap",
+    "explicitness",
+    "modularity_explicitness",
     "__version__",
 ]

@@ -4,6 +4,7 @@
 ``UNSUPERVISED_METRICS`` maps names to the scores of codes alone ``f(codes, ...)``.
 """
 
+from .dci import dci
 from .dci_es import dci_es, dci_es_size
 from .dcimig import dcimig
 from .infomec import infoc, infoe, infom, infomec
@@ -12,6 +13,8 @@ from .jemmig import jemmig
 from .mig import mig
 from .mig_sup import mig_sup
 from .modularity import modularity
+from .explicitness import explicitness, modularity_explicitness
+from .sap import sap
 from .unsupervised import (
     gaussian_total_correlation,
     gaussian_wasserstein_correlation,
@@ -31,6 +34,9 @@ SAMPLE_METRICS = {
     "infoe": infoe,
     "dci_es": dci_es,
     "dci_es_size": dci_es_size,
+    "dci": dci,
+    "sap": sap,
+    "explicitness": explicitness,
 }
 
 UNSUPERVISED_METRICS = {
@@ -57,6 +63,10 @@ __all__ = [
     "infomec",
     "dci_es",
     "dci_es_size",
+    "dci",
+    "sap",
+    "explicitness",
+    "modularity_explicitness",
     "SAMPLE_METRICS",
     "UNSUPERVISED_METRICS",
 ]

@@ -25,21 +25,16 @@ BACKENDS = ("xgboost", "sklearn")
 ENTROPY_EPS = 1e-11
 
 
-def _one_minus_entropy(weights: np.ndarray, base: int) -> np.ndarray:
-    """1 - H_base(p) for each row of ``weights`` (rows already normalized), 1e-11 inside the log (reference)."""
+def _one_minus_entropy(rows: np.ndarray, base: int) -> np.ndarray:
+    """1 - H_base of each row of non-negative weights, as the reference computes it:
+    ``1 - scipy.stats.entropy(row + 1e-11, base=base)`` (1e-11 added, then normalized), so an
+    all-zero row is uniform (entropy 1, score 0)."""
     if base < 2:
-        # One outcome only: nothing to spread over, a single code / factor is perfectly specific.
-        return np.ones(weights.shape[0])
-    return 1.0 - (-np.sum(weights * np.log(weights + ENTROPY_EPS), axis=1) / np.log(base))
-
-
-def _normalize_rows(matrix: np.ndarray) -> np.ndarray:
-    """Each row divided by its sum; an all-zero row becomes uniform (the reference's convention)."""
-    sums = matrix.sum(axis=1, keepdims=True)
-    out = np.full(matrix.shape, 1.0 / matrix.shape[1]) if matrix.shape[1] else matrix.copy()
-    nonzero = sums[:, 0] > 0
-    out[nonzero] = matrix[nonzero] / sums[nonzero]
-    return out
+        # One outcome only: nothing to spread over (the reference would divide by log 1 = 0).
+        return np.ones(rows.shape[0])
+    shifted = rows + ENTROPY_EPS
+    p = shifted / shifted.sum(axis=1, keepdims=True)
+    return 1.0 - (-np.sum(p * np.log(p), axis=1) / np.log(base))
 
 
 def _weights(totals: np.ndarray) -> np.ndarray:
@@ -61,16 +56,17 @@ def importance_entropy_scores(importance: np.ndarray) -> dict:
         \tilde P_{ik} = R_{ik} / \textstyle\sum_i R_{ik}, \quad C_k = 1 - H_d(\tilde P_{\cdot k}), \quad
         C = \textstyle\sum_k (\sum_i R_{ik} / \sum R)\, C_k
 
-    Entropies use log base K (D) and d (C) with 1e-11 inside the log; a code (factor) with zero
-    total importance gets a uniform row (column), and an all-zero R gives uniform weights: the
-    conventions of disentanglement_lib. With K = 1 (d = 1) every D_i (C_k) is 1.
+    Entropies use log base K (D) and d (C); as in disentanglement_lib, 1e-11 is added to every
+    entry before a row (column) is normalized, so a code (factor) with zero total importance has a
+    uniform distribution (score 0), and an all-zero R gives uniform weights. With K = 1 (d = 1)
+    every D_i (C_k) is 1 (the reference divides by log 1 there).
     """
     importance = np.abs(np.asarray(importance, dtype=np.float64))
     if importance.ndim != 2 or importance.shape[0] < 1 or importance.shape[1] < 1:
         raise ValueError(f"importance must be a non-empty 2-D (n_codes, n_factors) matrix; got shape {importance.shape}.")
     d, k_count = importance.shape
-    per_code = _one_minus_entropy(_normalize_rows(importance), k_count)
-    per_factor = _one_minus_entropy(_normalize_rows(importance.T), d)
+    per_code = _one_minus_entropy(importance, k_count)
+    per_factor = _one_minus_entropy(importance.T, d)
     code_weights = _weights(importance.sum(axis=1))
     factor_weights = _weights(importance.sum(axis=0))
     return {

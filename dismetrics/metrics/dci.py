@@ -22,6 +22,8 @@ __all__ = [
 ]
 
 BACKENDS = ("xgboost", "sklearn")
+TIE_BREAKS = ("random", "first")
+ORDER_POOL = 16
 ENTROPY_EPS = 1e-11
 
 
@@ -108,23 +110,61 @@ def _fit_sklearn(kind, x_train, y_train, seed, n_estimators, max_depth, learning
     return model, np.abs(model.feature_importances_)
 
 
-def _fit_xgboost(kind, x_train, y_train, seed, n_estimators, max_depth, learning_rate, n_jobs):
+def _fit_xgboost(kind, x_train, y_train, x_test, seed, n_estimators, max_depth, learning_rate, n_jobs,
+                 tie_break, n_classes):
+    """Boost ``n_estimators`` rounds of ``hist`` trees; return (importance, train prediction, test prediction).
+
+    With ``tie_break="random"`` the code columns are presented in a fresh random order every
+    round (boosting continues from the previous margin), so when two code dims give the same
+    split gain (duplicated or tree-equivalent dims) the winner is random, as in sklearn's trees
+    (which shuffle the features at every node), instead of always the lower index. The model is
+    the same boosting of the same capacity; only ties are broken differently.
+    """
     import xgboost as xgb
 
-    common = dict(n_estimators=n_estimators, max_depth=max_depth, learning_rate=learning_rate, tree_method="hist",
-                  n_jobs=n_jobs, random_state=seed, importance_type="total_gain")
-    if kind == "discrete":
-        model = xgb.XGBClassifier(**common)
+    if kind == "continuous":
+        params = {"objective": "reg:squarederror"}
+    elif n_classes == 2:
+        params = {"objective": "binary:logistic"}
     else:
-        model = xgb.XGBRegressor(**common)
-    model.fit(x_train, y_train)
-    scores = model.get_booster().get_score(importance_type="total_gain")
-    gain = np.zeros(x_train.shape[1])
-    for key, value in scores.items():
-        gain[int(key[1:])] = value  # features are named f0, f1, ... for numpy input
+        params = {"objective": "multi:softprob", "num_class": int(n_classes)}
+    params.update(max_depth=max_depth, eta=learning_rate, tree_method="hist", nthread=n_jobs, seed=seed,
+                  verbosity=0)
+    d = x_train.shape[1]
+    rng = np.random.default_rng(seed)
+    if tie_break == "random":
+        # A pool of column orders, each with its DMatrix built once (xgboost caches the histogram
+        # index in it); every round draws one order from the pool.
+        orders = [rng.permutation(d) for _ in range(min(ORDER_POOL, n_estimators))]
+        schedule = rng.integers(0, len(orders), size=n_estimators)
+        rounds_per_call = 1
+    else:
+        orders, schedule, rounds_per_call = [np.arange(d)], np.zeros(1, dtype=np.int64), n_estimators
+    matrices = [(xgb.DMatrix(x_train[:, order], label=y_train, nthread=n_jobs),
+                 xgb.DMatrix(x_test[:, order], nthread=n_jobs)) for order in orders]
+    gain = np.zeros(d)
+    margin_train = margin_test = None
+    for step in range(len(schedule)):
+        order = orders[schedule[step]]
+        train, test = matrices[schedule[step]]
+        if margin_train is not None:
+            train.set_base_margin(margin_train)
+            test.set_base_margin(margin_test)
+        booster = xgb.train(params, train, num_boost_round=rounds_per_call)
+        for key, value in booster.get_score(importance_type="total_gain").items():
+            gain[order[int(key[1:])]] += value  # numpy input: features are named f0, f1, ...
+        margin_train = booster.predict(train, output_margin=True)
+        margin_test = booster.predict(test, output_margin=True)
+    if kind == "continuous":
+        predicted_train, predicted_test = margin_train, margin_test
+    elif n_classes == 2:
+        predicted_train, predicted_test = (margin_train > 0).astype(np.int64), (margin_test > 0).astype(np.int64)
+    else:
+        predicted_train = np.argmax(margin_train.reshape(len(x_train), -1), axis=1)
+        predicted_test = np.argmax(margin_test.reshape(len(x_test), -1), axis=1)
     total = gain.sum()
     # Normalized to sum 1 per factor, like sklearn's feature_importances_ (no split at all: zeros).
-    return model, gain / total if total > 0 else gain
+    return (gain / total if total > 0 else gain), predicted_train, predicted_test
 
 
 def _regression_scores(y, prediction) -> tuple[float, float]:
@@ -137,7 +177,7 @@ def _regression_scores(y, prediction) -> tuple[float, float]:
 
 def dci(codes, factors, *, codes_test=None, factors_test=None, backend: str = "xgboost",
         factor_types="discrete", n_estimators: int = 100, max_depth: int = 3, learning_rate: float = 0.1,
-        n_jobs=None, random_state=0) -> MetricResult:
+        tie_break: str = "random", n_jobs=None, random_state=0) -> MetricResult:
     r"""DCI disentanglement, completeness and informativeness.
 
     Per factor :math:`v_k` a gradient-boosted tree predictor is trained on all code dims (training
@@ -147,10 +187,16 @@ def dci(codes, factors, *, codes_test=None, factors_test=None, backend: str = "x
 
     Backends:
 
-    - ``"xgboost"`` (default): ``XGBClassifier`` with the reference capacity (100 rounds, depth 3,
-      learning rate 0.1), ``tree_method="hist"``, all cores, seeded; importance is the total gain of
-      each feature. Tens of times faster than the reference; how far D, C, I move from it is measured
-      in ``benchmarks/dci_backends.py`` (docs/dci.md).
+    - ``"xgboost"`` (default): xgboost boosting with the reference capacity (100 rounds, depth 3,
+      learning rate 0.1; ``multi:softprob`` / ``binary:logistic`` / ``reg:squarederror``),
+      ``tree_method="hist"``, ``n_jobs`` threads (all cores by default), seeded; importance is the
+      total gain of each feature. Tens of times faster than the reference; how far D, C, I move
+      from it is measured in ``benchmarks/dci_backends.py`` (docs/dci.md).
+      ``tie_break="random"`` (default) presents the code dims in a new random order every round, so
+      equal-gain splits (duplicated dims) are shared between the tied dims as in sklearn, whose
+      trees shuffle the features at every node; ``"first"`` is xgboost's plain behaviour (the
+      lowest index always wins a tie), which keeps completeness near 1 for a duplicated code where
+      the reference gives about 1 - log 2 / log d.
     - ``"sklearn"``: ``GradientBoostingClassifier`` with sklearn's defaults (100 trees, depth 3,
       learning rate 0.1), importance ``feature_importances_`` (impurity based): the reference
       computation of disentanglement_lib, except that ``random_state`` is passed down (the reference
@@ -179,6 +225,7 @@ def dci(codes, factors, *, codes_test=None, factors_test=None, backend: str = "x
         ``test_error_per_factor`` (1 - accuracy, or MSE), ``n_test_unseen`` (K).
     """
     check_choice(backend, name="backend", choices=BACKENDS)
+    check_choice(tie_break, name="tie_break", choices=TIE_BREAKS)
     n_estimators = check_positive_int(n_estimators, name="n_estimators")
     max_depth = check_positive_int(max_depth, name="max_depth")
     if not (isinstance(learning_rate, (int, float)) and not isinstance(learning_rate, bool) and learning_rate > 0):
@@ -206,10 +253,11 @@ def dci(codes, factors, *, codes_test=None, factors_test=None, backend: str = "x
             y_train, y_test = split.factors_train[:, k], split.factors_test[:, k]
         if backend == "sklearn":
             model, importance[:, k] = _fit_sklearn(kind, x_train, y_train, model_seed, n_estimators, max_depth, learning_rate)
+            predicted_train, predicted_test = model.predict(x_train), model.predict(x_test)
         else:
-            model, importance[:, k] = _fit_xgboost(kind, x_train, y_train, model_seed, n_estimators, max_depth,
-                                                   learning_rate, jobs)
-        predicted_train, predicted_test = model.predict(x_train), model.predict(x_test)
+            importance[:, k], predicted_train, predicted_test = _fit_xgboost(
+                kind, x_train, y_train, x_test, model_seed, n_estimators, max_depth, learning_rate, jobs, tie_break,
+                int(y_train.max()) + 1 if kind == "discrete" else 0)
         if kind == "discrete":
             train_score[k] = float(np.mean(predicted_train == y_train))
             test_score[k] = float(np.mean(predicted_test == y_test))
@@ -240,6 +288,7 @@ def dci(codes, factors, *, codes_test=None, factors_test=None, backend: str = "x
         "max_depth": max_depth,
         "learning_rate": float(learning_rate),
         "importance": "total_gain" if backend == "xgboost" else "impurity (feature_importances_)",
+        "tie_break": tie_break if backend == "xgboost" else "random (sklearn shuffles features per node)",
         "factor_types": list(types),
         "random_state": random_state if not isinstance(random_state, np.random.Generator) else "Generator",
         "model_seed": model_seed,

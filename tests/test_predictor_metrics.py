@@ -198,9 +198,9 @@ def test_dci_duplicated_dims_keep_d_lower_c_like_the_reference():
     assert doubled.details["completeness"] < base.details["completeness"] - 0.1
     assert abs(doubled.details["completeness"] - reference.details["completeness"]) < 0.05
     assert first.details["completeness"] > 0.95
-    # the two copies share the importance roughly equally
+    # both copies get a real share of the importance
     shares = doubled.details["importance_matrix"][[0, 5], 0]  # dim 5 is the copy of dim 0
-    assert abs(shares[0] - shares[1]) < 0.2 * shares.sum()
+    assert shares.min() > 0.2 * shares.sum()
 
 
 def test_dci_continuous_factors_regressor():

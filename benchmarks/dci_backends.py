@@ -15,7 +15,7 @@ For each case: D, C, I (test accuracy) of both backends, their absolute differen
 of each. The reference sizes are 10,000 train / 5,000 test points; the sklearn reference then takes
 minutes per case, so ``--n-train``/``--n-test`` take a smaller sample. Run:
 
-    python benchmarks/dci_backends.py [--n-train 10000 --n-test 5000] [--datasets dsprites shapes3d]
+    python benchmarks/dci_backends.py [--n-train 10000 --n-test 5000] [--datasets dsprites shapes3d] [--n-jobs N]
 """
 
 from __future__ import annotations
@@ -73,7 +73,7 @@ def make_sample(case, sizes, n, seed):
     return make_codes(case, factors, sizes, rng), factors
 
 
-def run(datasets, cases, n_train, n_test, seed=0) -> list[dict]:
+def run(datasets, cases, n_train, n_test, seed=0, n_jobs=None) -> list[dict]:
     rows = []
     for dataset in datasets:
         sizes = DATASETS[dataset]
@@ -83,7 +83,7 @@ def run(datasets, cases, n_train, n_test, seed=0) -> list[dict]:
             results, times = {}, {}
             for backend in ("xgboost", "sklearn"):
                 started = time.perf_counter()
-                results[backend] = dm.dci(codes[:n_train], factors[:n_train], backend=backend, **split)
+                results[backend] = dm.dci(codes[:n_train], factors[:n_train], backend=backend, n_jobs=n_jobs, **split)
                 times[backend] = time.perf_counter() - started
             fast, ref = results["xgboost"].details, results["sklearn"].details
             row = {"dataset": dataset, "case": case}
@@ -109,9 +109,10 @@ def main():
     parser.add_argument("--datasets", nargs="+", default=list(DATASETS), choices=list(DATASETS))
     parser.add_argument("--cases", nargs="+", default=list(CASES), choices=list(CASES))
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--n-jobs", type=int, default=None, help="xgboost threads (default: all cores)")
     args = parser.parse_args()
-    print(f"n_train={args.n_train} n_test={args.n_test} cores={os.cpu_count()}")
-    rows = run(args.datasets, args.cases, args.n_train, args.n_test, args.seed)
+    print(f"n_train={args.n_train} n_test={args.n_test} cores={os.cpu_count()} xgboost n_jobs={args.n_jobs or 'all'}")
+    rows = run(args.datasets, args.cases, args.n_train, args.n_test, args.seed, args.n_jobs)
     print()
     print_table(rows, COLUMNS)
     worst_d = max(r["|dD|"] for r in rows)

@@ -24,6 +24,8 @@ __all__ = [
 BACKENDS = ("xgboost", "sklearn")
 TIE_BREAKS = ("random", "first")
 ORDER_POOL = 16
+XGB_REG_LAMBDA = 0.0
+XGB_MIN_CHILD_WEIGHT = 1e-3
 ENTROPY_EPS = 1e-11
 
 
@@ -128,8 +130,12 @@ def _fit_xgboost(kind, x_train, y_train, x_test, seed, n_estimators, max_depth, 
         params = {"objective": "binary:logistic"}
     else:
         params = {"objective": "multi:softprob", "num_class": int(n_classes)}
+    # sklearn's trees have no L2 penalty on leaf values and split down to one sample per leaf;
+    # xgboost's defaults (lambda=1, min_child_weight=1: a hessian sum >= 1 per child, i.e. ~40 points
+    # per child for a 40-class softmax) would give a smaller capacity. Unregularized Newton leaves
+    # (lambda=0) and a tiny min_child_weight match the reference's capacity (docs/dci.md).
     params.update(max_depth=max_depth, eta=learning_rate, tree_method="hist", nthread=n_jobs, seed=seed,
-                  verbosity=0)
+                  reg_lambda=XGB_REG_LAMBDA, min_child_weight=XGB_MIN_CHILD_WEIGHT, verbosity=0)
     d = x_train.shape[1]
     rng = np.random.default_rng(seed)
     if tie_break == "random":
@@ -188,7 +194,8 @@ def dci(codes, factors, *, codes_test=None, factors_test=None, backend: str = "x
     Backends:
 
     - ``"xgboost"`` (default): xgboost boosting with the reference capacity (100 rounds, depth 3,
-      learning rate 0.1; ``multi:softprob`` / ``binary:logistic`` / ``reg:squarederror``),
+      learning rate 0.1; ``multi:softprob`` / ``binary:logistic`` / ``reg:squarederror``; no L2
+      penalty on the leaves and ``min_child_weight=1e-3``, like sklearn's unregularized trees),
       ``tree_method="hist"``, ``n_jobs`` threads (all cores by default), seeded; importance is the
       total gain of each feature. Tens of times faster than the reference; how far D, C, I move
       from it is measured in ``benchmarks/dci_backends.py`` (docs/dci.md).

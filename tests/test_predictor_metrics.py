@@ -129,7 +129,7 @@ def test_dci_sklearn_backend_equals_direct_computation():
 
 def test_dci_xgboost_close_to_sklearn_on_a_clean_code():
     x_train, y_train, x_test, y_test = make_split(n_train=900, n_test=300)
-    fast = dm.dci(x_train, y_train, codes_test=x_test, factors_test=y_test, n_estimators=30)
+    fast = dm.dci(x_train, y_train, codes_test=x_test, factors_test=y_test, n_estimators=30, backend="xgboost")
     ref = dm.dci(x_train, y_train, codes_test=x_test, factors_test=y_test, backend="sklearn", n_estimators=30)
     assert abs(fast.details["disentanglement"] - ref.details["disentanglement"]) < 0.05
     assert abs(fast.details["completeness"] - ref.details["completeness"]) < 0.05
@@ -141,12 +141,12 @@ def test_dci_xgboost_close_to_sklearn_on_a_clean_code():
 
 def test_dci_xgboost_deterministic_and_seed_recorded():
     codes, factors = make_sample(450)
-    first = dm.dci(codes, factors, n_estimators=10, random_state=7)
-    second = dm.dci(codes, factors, n_estimators=10, random_state=7)
+    first = dm.dci(codes, factors, n_estimators=10, random_state=7, backend="xgboost")
+    second = dm.dci(codes, factors, n_estimators=10, random_state=7, backend="xgboost")
     assert first == second
     assert first.params["split"].startswith("random 2/3")
     assert (first.params["n_train"], first.params["n_test"]) == (300, 150)
-    assert dm.dci(codes, factors, n_estimators=10, random_state=8).params["model_seed"] != first.params["model_seed"]
+    assert dm.dci(codes, factors, n_estimators=10, random_state=8, backend="xgboost").params["model_seed"] != first.params["model_seed"]
 
 
 def test_dci_sklearn_deterministic():
@@ -167,8 +167,8 @@ def test_dci_unseen_test_label_counts_as_error():
 
 def test_dci_labels_need_not_be_contiguous():
     x_train, y_train, x_test, y_test = make_split()
-    shifted = dm.dci(x_train, y_train * 7 + 3, codes_test=x_test, factors_test=y_test * 7 + 3, n_estimators=10)
-    plain = dm.dci(x_train, y_train, codes_test=x_test, factors_test=y_test, n_estimators=10)
+    shifted = dm.dci(x_train, y_train * 7 + 3, codes_test=x_test, factors_test=y_test * 7 + 3, n_estimators=10, backend="xgboost")
+    plain = dm.dci(x_train, y_train, codes_test=x_test, factors_test=y_test, n_estimators=10, backend="xgboost")
     assert shifted.details["importance_matrix"] == pytest.approx(plain.details["importance_matrix"], abs=1e-12)
     assert shifted.details["informativeness_test"] == plain.details["informativeness_test"]
 
@@ -190,10 +190,10 @@ def test_dci_duplicated_dims_keep_d_lower_c_like_the_reference():
     x_train, y_train, x_test, y_test = make_split(n_train=600, n_test=200, noise=0.02)
     dup = lambda x: np.hstack([x, x[:, :3]])
     split = dict(codes_test=dup(x_test), factors_test=y_test, n_estimators=40)
-    base = dm.dci(x_train, y_train, codes_test=x_test, factors_test=y_test, n_estimators=40)
-    doubled = dm.dci(dup(x_train), y_train, **split)
+    base = dm.dci(x_train, y_train, codes_test=x_test, factors_test=y_test, n_estimators=40, backend="xgboost")
+    doubled = dm.dci(dup(x_train), y_train, backend="xgboost", **split)
     reference = dm.dci(dup(x_train), y_train, backend="sklearn", **split)
-    first = dm.dci(dup(x_train), y_train, tie_break="first", **split)
+    first = dm.dci(dup(x_train), y_train, backend="xgboost", tie_break="first", **split)
     assert doubled.details["disentanglement"] > 0.8
     assert doubled.details["completeness"] < base.details["completeness"] - 0.1
     assert abs(doubled.details["completeness"] - reference.details["completeness"]) < 0.05
@@ -207,12 +207,12 @@ def test_dci_continuous_factors_regressor():
     rng = np.random.default_rng(0)
     factors = rng.random((600, 2))
     codes = np.hstack([factors + 0.01 * rng.standard_normal((600, 2)), rng.standard_normal((600, 1))])
-    result = dm.dci(codes, factors, factor_types="continuous", n_estimators=50)
+    result = dm.dci(codes, factors, factor_types="continuous", n_estimators=50, backend="xgboost")
     assert result.details["informativeness_test"] > 0.9  # R^2
     assert result.details["disentanglement"] > 0.8
     assert result.details["test_error_per_factor"].max() < 0.01  # MSE
     mixed = np.column_stack([factors[:, 0], (factors[:, 1] * 4).astype(int)])
-    both = dm.dci(codes, mixed, factor_types=["continuous", "discrete"], n_estimators=20)
+    both = dm.dci(codes, mixed, factor_types=["continuous", "discrete"], n_estimators=20, backend="xgboost")
     assert list(both.params["factor_types"]) == ["continuous", "discrete"]
     assert 0.0 <= both.details["informativeness_test_per_factor"][1] <= 1.0
 
@@ -392,3 +392,10 @@ def test_dci_code_dim_permutation_permutes_importance(seed, backend):
     assert moved.details["disentanglement"] == pytest.approx(base.details["disentanglement"], abs=0.03)
     assert moved.details["completeness"] == pytest.approx(base.details["completeness"], abs=0.03)
     assert moved.details["informativeness_test"] == pytest.approx(base.details["informativeness_test"], abs=0.03)
+
+
+def test_dci_default_backend_is_the_reference():
+    # The fidelity study put the xgboost backend beyond 0.05 of the reference on one case at full
+    # size, so by the project's rule the default is the reference (docs/dci.md).
+    codes, factors = make_sample(90)
+    assert dm.dci(codes, factors, n_estimators=2).params["backend"] == "sklearn"

@@ -6,6 +6,10 @@ from .evaluate import evaluate, evaluate_codes, summarize
 from .metrics import (
     beta_vae_score,
     factor_vae_score,
+    dci,
+    explicitness,
+    modularity_explicitness,
+    sap,
     dci_es,
     dci_es_size,
     dcimig,
@@ -60,5 +64,9 @@ __all__ = [
     "infomec",
     "dci_es",
     "dci_es_size",
+    "dci",
+    "sap",
+    "explicitness",
+    "modularity_explicitness",
     "__version__",
 ]

@@ -5,6 +5,7 @@
 """
 
 from .beta_vae import beta_vae_score
+from .dci import dci
 from .dci_es import dci_es, dci_es_size
 from .dcimig import dcimig
 from .infomec import infoc, infoe, infom, infomec
@@ -15,6 +16,8 @@ from .mig import mig
 from .mig_sup import mig_sup
 from .modularity import modularity
 from .wdg import wasserstein_1d, wdg
+from .explicitness import explicitness, modularity_explicitness
+from .sap import sap
 from .unsupervised import (
     gaussian_total_correlation,
     gaussian_wasserstein_correlation,
@@ -26,6 +29,9 @@ SAMPLE_METRICS = {
     "mig": mig,
     "wdg": wdg,
     "modularity": modularity,
+    "explicitness": explicitness,
+    "dci": dci,
+    "sap": sap,
     "irs": irs,
     "mig_sup": mig_sup,
     "dcimig": dcimig,
@@ -65,6 +71,10 @@ __all__ = [
     "infomec",
     "dci_es",
     "dci_es_size",
+    "dci",
+    "sap",
+    "explicitness",
+    "modularity_explicitness",
     "SAMPLE_METRICS",
     "UNSUPERVISED_METRICS",
 ]

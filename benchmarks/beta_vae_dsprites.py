@@ -22,9 +22,11 @@ from pathlib import Path
 
 import numpy as np
 
-METRICS = ["mig", "dci", "sap", "modularity", "wdg", "beta_vae", "factor_vae", "gaussian_total_correlation"]
+# beta-VAE score left out of the curve: at these sizes it encodes ~400k images per repeat on the CPU.
+METRICS = ["mig", "dci", "sap", "modularity", "wdg", "factor_vae", "gaussian_total_correlation"]
 SIZES = {"n": 5_000, "n_test": 2_500, "repeats": 2,
-         "metric_params": {"beta_vae": {"n_train": 2_000, "n_eval": 1_000}, "factor_vae": {"n_train": 2_000, "n_eval": 1_000}}}
+         # DCI with the xgboost backend (named option): the sklearn reference takes minutes per repeat.
+         "metric_params": {"factor_vae": {"n_train": 2_000, "n_eval": 1_000}, "dci": {"backend": "xgboost"}}}
 
 
 def copy_stage(run: Path, stage: Path) -> None:
@@ -79,6 +81,8 @@ def cmd_score(args) -> None:
     sampler = get_sampler("dsprites")
     out = Path(args.out)
     stages = sorted((p for p in out.glob("stage_*")), key=lambda p: int(p.name.split("_")[1]))
+    if args.stages:
+        stages = [p for p in stages if p.name in args.stages or p.name == "stage_0"]
     metrics = [m for m in METRICS if m in available_metrics()]
     columns = {}
     targets = [(p.name, as_representation(p)) for p in stages]
@@ -92,7 +96,7 @@ def cmd_score(args) -> None:
         print(f"{label}: scored in {time.perf_counter() - started:.0f} s", file=sys.stderr, flush=True)
     table = pd.DataFrame(columns)
     print(table.to_markdown() if hasattr(table, "to_markdown") else table.to_string())
-    table.to_csv(out / "learning_curve.csv")
+    table.to_csv(out / args.csv)
 
 
 def main(argv=None):
@@ -106,6 +110,8 @@ def main(argv=None):
     s = sub.add_parser("score")
     s.add_argument("--out", required=True)
     s.add_argument("--threads", type=int, default=2)
+    s.add_argument("--stages", nargs="*", default=None, help="stage dirs to score (stage_0 always)")
+    s.add_argument("--csv", default="learning_curve.csv")
     args = parser.parse_args(argv)
     (cmd_train if args.command == "train" else cmd_score)(args)
 

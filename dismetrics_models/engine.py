@@ -426,7 +426,8 @@ def train(
     Parameters
     ----------
     model:
-        A name from MODELS.md ("beta_vae", "annealed_vae", "factor_vae", "beta_tcvae", "dip_vae_i",
+        A name from MODELS.md ("beta_vae", "annealed_vae", "factor_vae", "beta_tcvae", "dip_vae_i", "wae_mmd",
+        "wae_mmd_random", "wae", "wtc_vae", "wtc_wae", "rtc_vae",
         "dip_vae_ii"); default "beta_vae" (or the checkpoint's when resuming).
     dataset:
         A ground-truth sampler (64x64xC observations in [0, 1]) or a data-set name for

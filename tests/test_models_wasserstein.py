@@ -302,3 +302,22 @@ def test_every_new_model_dir_is_scored(name, tmp_path):
     outcome = score_model_dir(tmp_path, metrics=["mig", "gaussian_total_correlation"])
     assert outcome.status == "scored", outcome.reason
     assert {row["metric"] for row in outcome.rows} >= {"mig", "gaussian_total_correlation"}
+
+
+def test_cli_trains_a_critic_model_with_lambda_and_tc_log(tmp_path, monkeypatch, capsys):
+    import json
+
+    import dismetrics.data as data
+    from dismetrics_models.cli import main as cli_main
+
+    monkeypatch.setattr(data, "get_sampler", lambda name, path=None: tiny_sampler(), raising=False)
+    out = tmp_path / "run"
+    args = ["--model", "wae_mmd_random", "--dataset", "tiny", "--steps", "2", "--batch-size", "4", "--out", str(out),
+            "--set", "lambda=5", "--set", "lambda_1=0.5", "--set", "tanh_means=true", "--heldout-size", "8",
+            "--no-progress", "--latent-dim", "3", "--tc-log-every", "1"]
+    assert cli_main(args) == 0
+    assert json.loads(capsys.readouterr().out.strip().splitlines()[-1])["model"] == "wae_mmd_random"
+    config = modeldir.read_config(out)
+    assert config["hyperparameters"]["lambda"] == 5 and config["hyperparameters"]["lambda_1"] == 0.5
+    assert config["hyperparameters"]["tanh_means"] is True
+    assert len((out / "tc_log.csv").read_text().splitlines()) == 3

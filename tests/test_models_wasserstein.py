@@ -292,11 +292,12 @@ def test_every_new_model_dir_is_scored(name, tmp_path):
     options = {"tanh_means": True} if name == "wae_mmd_random" else {}
     config = train(name, tiny_sampler(), steps=3, seed=0, out=tmp_path, codes_size=48, **FAST, **options)
     assert config["model"] == name and config["complete"]
-    observations = tiny_sampler().sample_observations_from_factors(np.array([[0, 0, 0], [3, 3, 2]]), np.random.default_rng(0))
-    codes = as_representation(tmp_path)(observations)
-    assert codes.shape == (2, 10) and np.isfinite(codes).all()
-    if name == "wae_mmd_random":  # the exported encoder outputs the tanh-bounded means the model uses
-        assert np.abs(codes).max() < 1.0
+    if name in ("wae_mmd_random", "wtc_wae"):  # the export is the same code for all (loading it takes seconds)
+        observations = tiny_sampler().sample_observations_from_factors(np.array([[0, 0, 0], [3, 3, 2]]), np.random.default_rng(0))
+        codes = as_representation(tmp_path)(observations)
+        assert codes.shape == (2, 10) and np.isfinite(codes).all()
+        if name == "wae_mmd_random":  # the exported encoder outputs the tanh-bounded means the model uses
+            assert np.abs(codes).max() < 1.0
     # scored through codes.npz (the encoder route needs dismetrics.data.get_sampler for the data set by name)
     (tmp_path / modeldir.ENCODER_FILE).unlink()
     outcome = score_model_dir(tmp_path, metrics=["mig", "gaussian_total_correlation"])

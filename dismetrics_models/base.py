@@ -80,6 +80,8 @@ class VAEBase(nn.Module):
     defaults: ClassVar[Mapping[str, Any]] = {}
     #: Whether the objective needs a second, independent batch (FactorVAE's z*).
     uses_second_batch: ClassVar[bool] = False
+    #: Whether codes are sampled ``z = mu + sigma * eps`` (False: deterministic encoder, ``z = mu``).
+    stochastic_encoder: ClassVar[bool] = True
 
     def __init__(
         self,
@@ -143,14 +145,14 @@ class VAEBase(nn.Module):
         """One forward pass: the model loss at ``step`` (number of updates done so far) and its terms."""
         n = x.shape[0]
         if x_second is not None:
-            mean_all, logvar_all = self.encoder(torch.cat([x, x_second], dim=0))
+            mean_all, logvar_all = self.encode(torch.cat([x, x_second], dim=0))
             mean, logvar = mean_all[:n], logvar_all[:n]
             second = (mean_all[n:].detach(), logvar_all[n:].detach())
         else:
-            mean, logvar = self.encoder(x)
+            mean, logvar = self.encode(x)
             second = None
         mean, logvar = mean.float(), logvar.float()
-        z = reparameterize(mean, logvar, generator)
+        z = reparameterize(mean, logvar, generator) if self.stochastic_encoder else mean
         logits = self.decoder(z)
         recon = reconstruction_loss(logits, x)
         kl_per_example = kl_divergence(mean, logvar)
@@ -183,8 +185,12 @@ class VAEBase(nn.Module):
         return {}
 
     # ---- inference ------------------------------------------------------------------------------------
+    def encode(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """``(mean, logvar)`` of the encoder; models may transform them (WAE's ``tanh_means``)."""
+        return self.encoder(x)
+
     @torch.no_grad()
     def reconstruction_error(self, x: torch.Tensor) -> torch.Tensor:
         """Reconstruction loss (summed BCE, batch mean) decoding the encoder mean."""
-        mean, _ = self.encoder(x)
+        mean, _ = self.encode(x)
         return reconstruction_loss(self.decoder(mean.float()), x)

@@ -62,6 +62,7 @@ def build_parser(prog: str = "dismetrics train") -> argparse.ArgumentParser:
     parser.add_argument("--amp", action="store_true", help="bfloat16 autocast (GPU)")
     parser.add_argument("--compile", action="store_true", help="torch.compile the encoder and decoder")
     parser.add_argument("--heldout-size", type=int, default=1024, help="samples for the held-out reconstruction error")
+    parser.add_argument("--tc-log-every", type=int, default=500, help="log the Gaussian TC of mean and sampled codes every N steps (0: never)")
     parser.add_argument("--codes-size", type=int, default=0, help="also write codes.npz for N fresh samples")
     parser.add_argument(
         "--set", dest="set_", action="append", default=[], metavar="KEY=VALUE",
@@ -100,6 +101,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             compile=args.compile,
             heldout_size=args.heldout_size,
             codes_size=args.codes_size,
+            tc_log_every=args.tc_log_every,
             progress=args.progress,
             **hyperparameters,
         )

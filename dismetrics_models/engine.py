@@ -53,6 +53,7 @@ OPTIMIZER_DEFAULTS = {"lr": 1e-4, "beta1": 0.9, "beta2": 0.999, "adam_eps": 1e-8
 _NOISE_STREAM = 0x4015E
 _HELDOUT_STREAM = 0x4E1D
 _CODES_STREAM = 0xC0DE5
+_TC_STREAM = 0x7C106
 _CHECKPOINT_FORMAT = 1
 
 
@@ -273,11 +274,73 @@ def _set_rng_state(state: Mapping[str, Any]) -> None:
         torch.cuda.set_rng_state_all(state["torch_cuda"])
 
 
+class _TanhMeans(torch.nn.Module):
+    """An encoder whose means are bounded by tanh (WAE's ``tanh_means``), as the model uses them."""
+
+    def __init__(self, encoder: torch.nn.Module) -> None:
+        super().__init__()
+        self.encoder = encoder
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        mean, logvar = self.encoder(x)
+        return torch.tanh(mean), logvar
+
+
+# ---- TC of the mean and sampled representations ------------------------------------------------------
+class _TCLog:
+    """Every ``every`` steps, the Gaussian TC (covariance-based, ``gaussian_tc_from_cov``) of the mean
+    representation and of the sampled one on a fixed held-out batch; rows go to ``tc_log.csv``."""
+
+    FILE = "tc_log.csv"
+
+    def __init__(self, out: Path, every: int, sampler, seed: int, n: int, device: torch.device) -> None:
+        self.path = out / self.FILE
+        self.every = int(every)
+        self.x = None
+        self._source_args = (sampler, int(n), int(seed), device)
+        self.generator_seed = int(seed)
+
+    def truncate_after(self, step: int) -> None:
+        if not self.path.exists():
+            return
+        lines = self.path.read_text().splitlines()
+        kept = lines[:1] + [line for line in lines[1:] if line and int(line.split(",")[0]) <= step]
+        modeldir.atomic_write_text(self.path, "\n".join(kept) + "\n")
+
+    @torch.no_grad()
+    def log(self, step: int, model: VAEBase) -> None:
+        if self.every <= 0 or step % self.every != 0:
+            return
+        from dismetrics.metrics.unsupervised import gaussian_tc_from_cov
+
+        if self.x is None:  # the fixed held-out batch, built on first use
+            sampler, n, seed, device = self._source_args
+            with BatchSource(sampler, n, seed, device, prefetch=0, stream=_TC_STREAM) as source:
+                self.x, _ = source.batch(0)
+        was_training = model.training
+        model.eval()
+        mean, logvar = model.encode(self.x)
+        model.train(was_training)
+        mean, logvar = mean.float(), logvar.float()
+        generator = torch.Generator().manual_seed(self.generator_seed)
+        eps = torch.randn(mean.shape, generator=generator).to(mean.device)
+        sampled = mean + torch.exp(0.5 * logvar) * eps if model.stochastic_encoder else mean
+        tc_mean = gaussian_tc_from_cov(np.atleast_2d(np.cov(mean.cpu().double().numpy(), rowvar=False)))
+        tc_sampled = gaussian_tc_from_cov(np.atleast_2d(np.cov(sampled.cpu().double().numpy(), rowvar=False)))
+        new = not self.path.exists()
+        with self.path.open("a") as handle:
+            if new:
+                handle.write("step,tc_mean,tc_sampled\n")
+            handle.write(f"{step},{_fmt(tc_mean)},{_fmt(tc_sampled)}\n")
+
+
 # ---- export -----------------------------------------------------------------------------------------
 def export_encoder(model: VAEBase, path: Path) -> Path:
     """Export the encoder (channels-last input, dynamic batch) with ``torch.export`` to ``path``."""
     encoder = Encoder(model.in_channels, model.latent_dim, model.arch)
     encoder.load_state_dict({k: v.detach().float().cpu() for k, v in model.encoder.state_dict().items()})
+    if model.hp.get("tanh_means", False):
+        encoder = _TanhMeans(encoder)
     wrapped = ChannelsLastEncoder(encoder).eval()
     example = torch.rand(2, IMAGE_SIZE, IMAGE_SIZE, model.in_channels)
     batch = torch.export.Dim("batch", min=1)
@@ -316,7 +379,7 @@ def encode_samples(model: VAEBase, sampler, seed: int, n: int, device: torch.dev
         while seen < n:
             take = min(source.batch_size, n - seen)
             x, _ = source.batch(index)
-            codes.append(model.encoder(x[:take])[0].float().cpu().numpy())
+            codes.append(model.encode(x[:take])[0].float().cpu().numpy())
             factors.append(np.asarray(source.factors(index))[:take])
             seen += take
             index += 1
@@ -351,6 +414,8 @@ def train(
     compile: bool = False,
     heldout_size: int = 1024,
     codes_size: int = 0,
+    tc_log_every: int = 500,
+    tc_log_size: int = 1024,
     prefetch: int = 2,
     progress: bool | None = None,
     callbacks: Iterable[Callable[[int, VAEBase], None]] = (),
@@ -361,7 +426,8 @@ def train(
     Parameters
     ----------
     model:
-        A name from MODELS.md ("beta_vae", "annealed_vae", "factor_vae", "beta_tcvae", "dip_vae_i",
+        A name from MODELS.md ("beta_vae", "annealed_vae", "factor_vae", "beta_tcvae", "dip_vae_i", "wae_mmd",
+        "wae_mmd_random", "wae", "wtc_vae", "wtc_wae", "rtc_vae",
         "dip_vae_ii"); default "beta_vae" (or the checkpoint's when resuming).
     dataset:
         A ground-truth sampler (64x64xC observations in [0, 1]) or a data-set name for
@@ -388,6 +454,10 @@ def train(
     codes_size:
         When positive, also write ``codes.npz``: the encoder means of that many fresh samples and
         their factors (for scoring without torch).
+    tc_log_every, tc_log_size:
+        Every ``tc_log_every`` steps (0: never) the Gaussian TC of the mean and of the sampled
+        representation of a fixed held-out batch of ``tc_log_size`` observations goes to
+        ``tc_log.csv`` (Locatello et al.'s Figure 1; the RTC-VAE paper).
     callbacks:
         ``f(step, model)`` after each step (``step`` = updates done).
     **hyperparameters:
@@ -491,7 +561,7 @@ def train(
         if start > steps:
             raise ValueError(f"resume: the checkpoint is at step {start}, past the requested steps={steps}.")
     elif overwrite and out.exists():
-        for name in (modeldir.CHECKPOINT_FILE, modeldir.TRAIN_LOG_FILE, modeldir.ENCODER_FILE, modeldir.CONFIG_FILE):
+        for name in (modeldir.CHECKPOINT_FILE, modeldir.TRAIN_LOG_FILE, modeldir.ENCODER_FILE, modeldir.CONFIG_FILE, _TCLog.FILE):
             (out / name).unlink(missing_ok=True)
     if compile:
         net.encoder.compile()
@@ -499,8 +569,10 @@ def train(
 
     out.mkdir(parents=True, exist_ok=True)
     log = _CsvLog(log_path, log_every)
+    tc_log = _TCLog(out, _check_int(tc_log_every, "tc_log_every", 0), sampler, run["seed"], _check_int(tc_log_size, "tc_log_size", 2), device)
     if checkpoint is not None:
         log.truncate_after(start)
+        tc_log.truncate_after(start)
     elif log_path.exists():
         log_path.unlink()
         log.fields = None
@@ -540,6 +612,7 @@ def train(
             )
             done = step + 1
             log.add(done, terms)
+            tc_log.log(done, net)
             if done % checkpoint_every == 0 and done < steps:
                 save(done)
             for callback in callbacks:

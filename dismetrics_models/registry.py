@@ -5,12 +5,17 @@ from __future__ import annotations
 from .base import VAEBase
 from .beta_tcvae import BetaTCVAE
 from .factor_vae import FactorVAE
+from .rtc_vae import RTCVAE
 from .vae import AnnealedVAE, BetaVAE, DIPVAEI, DIPVAEII
+from .wasserstein import WAE, WAEMMD, WAEMMDRandom, WTCVAE, WTCWAE
 
 __all__ = ["MODELS", "get_model_class", "build_model", "model_names"]
 
 MODELS: dict[str, type[VAEBase]] = {
-    cls.name: cls for cls in (BetaVAE, AnnealedVAE, FactorVAE, BetaTCVAE, DIPVAEI, DIPVAEII)
+    cls.name: cls for cls in (
+        BetaVAE, AnnealedVAE, FactorVAE, BetaTCVAE, DIPVAEI, DIPVAEII,
+        WAEMMD, WAEMMDRandom, WAE, WTCVAE, WTCWAE, RTCVAE,
+    )
 }
 
 

@@ -360,4 +360,7 @@ def test_architecture_and_registry_errors():
         build_model("annealed_vae", iteration_threshold=0)
     with pytest.raises(ValueError, match="same_batch"):
         build_model("factor_vae", same_batch="yes")
-    assert list(MODELS) == ["beta_vae", "annealed_vae", "factor_vae", "beta_tcvae", "dip_vae_i", "dip_vae_ii"]
+    assert list(MODELS) == [
+        "beta_vae", "annealed_vae", "factor_vae", "beta_tcvae", "dip_vae_i", "dip_vae_ii",
+        "wae_mmd", "wae_mmd_random", "wae", "wtc_vae", "wtc_wae", "rtc_vae",
+    ]

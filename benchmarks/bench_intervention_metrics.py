@@ -168,11 +168,12 @@ def best_of(repeats, func):
     return min(times), value
 
 
-def main() -> None:
+def main(argv=None) -> list[dict]:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=3, help="timing repeats (the best is reported)")
     parser.add_argument("--reference-repeats", type=int, default=1, help="timing repeats of the slow reference")
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
+    rows = []
 
     sampler = FactorGrid(DSPRITES_SIZES, factor_names=DSPRITES_NAMES)
     reference_data = ReferenceGroundTruthData(sampler)
@@ -200,9 +201,12 @@ def main() -> None:
             f"{name:<12} {ours_s:9.3f} {ref_s:12.3f} {ref_s / ours_s:8.1f}x   "
             f"{ours_result.value:10.4f} {ref_result['eval_accuracy']:10.4f}"
         )
+        rows.append({"benchmark": f"{name} score, reference sizes", "ours_s": ours_s, "reference_s": ref_s,
+                     "ratio": ref_s / ours_s, "note": f"score {ours_result.value:.4f} vs reference loop {ref_result['eval_accuracy']:.4f}"})
         if name == "factor_vae":
             print(f"{'':<12} active dims: ours {ours_result.details['num_active_dims']} "
                   f"(reference reports {ref_result['num_active_dims']}, the length of its mask)")
+    return rows
 
 
 if __name__ == "__main__":

@@ -74,10 +74,29 @@ def score_jobs(quick):
              "ratio": times[1] / times[2], "note": "reference = the same scoring with --jobs 1"}]
 
 
+def predictor_metrics(quick):
+    import bench_predictor_metrics
+
+    n_train, n_test = (1_000, 500) if quick else (10_000, 5_000)
+    rows = bench_predictor_metrics.run(n_train, n_test, sap_jobs=2)
+    for row in rows:
+        row["note"] = (f"|D diff| {row['abs_diff_D']:.3f}, |C diff| {row['abs_diff_C']:.3f}" if row["benchmark"].startswith("dci")
+                       else "reference = the same SAP fits run serially")
+    return rows
+
+
+def intervention_metrics(quick):
+    import bench_intervention_metrics
+
+    return bench_intervention_metrics.main(["--repeats", "1" if quick else "3"])
+
+
 BENCHMARKS = {
     "info_metrics": info_metrics,
     "wdg": wdg,
     "wider_metrics": wider_metrics,
+    "predictor_metrics": predictor_metrics,
+    "intervention_metrics": intervention_metrics,
     "score_jobs": score_jobs,
 }
 

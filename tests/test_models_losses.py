@@ -17,13 +17,7 @@ from dismetrics_models.registry import MODELS, build_model, get_model_class  # n
 from dismetrics_models.vae import AnnealedVAE, BetaVAE, DIPVAEI, DIPVAEII, annealed_capacity, covariance  # noqa: E402
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_torch_thread():
-    """One intra-op thread: on a shared 2-core machine, torch's spinning thread pool stalls badly."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 torch.set_default_dtype(torch.float32)
 

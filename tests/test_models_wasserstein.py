@@ -31,12 +31,7 @@ from test_models_training import FAST, SIZES, draw_squares, tiny_sampler  # noqa
 NEW_MODELS = ["wae_mmd", "wae_mmd_random", "wae", "wtc_vae", "wtc_wae", "rtc_vae"]
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_torch_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 # ---- MMD -------------------------------------------------------------------------------------------------

@@ -8,12 +8,7 @@ torch = pytest.importorskip("torch")
 from dismetrics import as_representation, modeldir  # noqa: E402
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def test_model_dir_representation_reproduces_the_encoder(tmp_path):

@@ -82,11 +82,12 @@ def cmd_score(args) -> None:
     out = Path(args.out)
     stages = sorted((p for p in out.glob("stage_*")), key=lambda p: int(p.name.split("_")[1]))
     if args.stages:
-        stages = [p for p in stages if p.name in args.stages or p.name == "stage_0"]
+        stages = [p for p in stages if p.name in args.stages]
     metrics = [m for m in METRICS if m in available_metrics()]
     columns = {}
     targets = [(p.name, as_representation(p)) for p in stages]
-    targets.insert(1, ("stage_0_standardized", as_representation(standardized(stages[0], sampler))))
+    if stages and stages[0].name == "stage_0":
+        targets.insert(1, ("stage_0_standardized", as_representation(standardized(stages[0], sampler))))
     for label, rep in targets:
         started = time.perf_counter()
         frame = evaluate(rep, sampler, metrics, n=SIZES["n"], n_test=SIZES["n_test"], repeats=SIZES["repeats"],
@@ -110,7 +111,7 @@ def main(argv=None):
     s = sub.add_parser("score")
     s.add_argument("--out", required=True)
     s.add_argument("--threads", type=int, default=2)
-    s.add_argument("--stages", nargs="*", default=None, help="stage dirs to score (stage_0 always)")
+    s.add_argument("--stages", nargs="*", default=None, help="stage dirs to score (default: all)")
     s.add_argument("--csv", default="learning_curve.csv")
     args = parser.parse_args(argv)
     (cmd_train if args.command == "train" else cmd_score)(args)

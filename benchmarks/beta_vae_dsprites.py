@@ -90,14 +90,13 @@ def cmd_score(args) -> None:
         targets.insert(1, ("stage_0_standardized", as_representation(standardized(stages[0], sampler))))
     for label, rep in targets:
         started = time.perf_counter()
-        frame = evaluate(rep, sampler, metrics, n=SIZES["n"], n_test=SIZES["n_test"], repeats=SIZES["repeats"],
+        frame = evaluate(rep, sampler, metrics, n=SIZES["n"], n_test=SIZES["n_test"], repeats=args.repeats,
                          random_state=0, metric_params=SIZES["metric_params"], progress=False, sampled=False)
         summary = frame.groupby("metric", sort=False)["value"].agg(["mean", "std"])
         columns[label] = summary.apply(lambda r: f"{r['mean']:.3f} ± {r['std']:.3f}", axis=1)
         print(f"{label}: scored in {time.perf_counter() - started:.0f} s", file=sys.stderr, flush=True)
-    table = pd.DataFrame(columns)
-    print(table.to_markdown() if hasattr(table, "to_markdown") else table.to_string())
-    table.to_csv(out / args.csv)
+        pd.DataFrame(columns).to_csv(out / args.csv)  # after every target: a crash later loses nothing
+    print(pd.DataFrame(columns).to_string())
 
 
 def main(argv=None):
@@ -113,6 +112,7 @@ def main(argv=None):
     s.add_argument("--threads", type=int, default=2)
     s.add_argument("--stages", nargs="*", default=None, help="stage dirs to score (default: all)")
     s.add_argument("--csv", default="learning_curve.csv")
+    s.add_argument("--repeats", type=int, default=SIZES["repeats"])
     args = parser.parse_args(argv)
     (cmd_train if args.command == "train" else cmd_score)(args)
 

@@ -12,6 +12,7 @@ from typing import Sequence
 import numpy as np
 
 __all__ = [
+    "as_real_array",
     "check_codes",
     "check_factors",
     "check_codes_and_factors",
@@ -21,19 +22,25 @@ __all__ = [
 ]
 
 
+def as_real_array(values, *, name: str, expected: str) -> np.ndarray:
+    """``values`` as a numpy array of a real (or boolean) dtype; a ValueError naming ``name`` otherwise."""
+    if isinstance(values, (str, bytes)) or values is None:
+        raise ValueError(f"{name} must be {expected}; got {type(values).__name__}.")
+    arr = np.asarray(values)
+    if arr.dtype == object or not (np.issubdtype(arr.dtype, np.number) or arr.dtype == np.bool_):
+        raise ValueError(f"{name} must be a numeric array; got dtype {arr.dtype}.")
+    if np.issubdtype(arr.dtype, np.complexfloating):
+        raise ValueError(f"{name} must be real-valued; got dtype {arr.dtype}.")
+    return arr
+
+
 def check_codes(codes, *, name: str = "codes", min_dims: int = 1, min_samples: int = 2) -> np.ndarray:
     """Return ``codes`` as a C-contiguous float array of shape (n, d).
 
     float32 input stays float32 (the reference binning computes its edges in the input's
     precision); every other real dtype becomes float64.
     """
-    if isinstance(codes, (str, bytes)) or codes is None:
-        raise ValueError(f"{name} must be a 2-D array of shape (n_samples, n_dims); got {type(codes).__name__}.")
-    arr = np.asarray(codes)
-    if arr.dtype == object or not (np.issubdtype(arr.dtype, np.number) or arr.dtype == np.bool_):
-        raise ValueError(f"{name} must be a numeric array; got dtype {arr.dtype}.")
-    if np.issubdtype(arr.dtype, np.complexfloating):
-        raise ValueError(f"{name} must be real-valued; got dtype {arr.dtype}.")
+    arr = as_real_array(codes, name=name, expected="a 2-D array of shape (n_samples, n_dims)")
     if arr.ndim != 2:
         hint = " Use codes[:, None] for a single dimension." if arr.ndim == 1 else ""
         raise ValueError(f"{name} must be 2-D (n_samples, n_dims); got an array with shape {arr.shape}.{hint}")

@@ -11,7 +11,7 @@ import numpy as np
 
 from .._kernels import wasserstein as kernels
 from .._kernels.info import encode_factor_columns
-from .._validation import check_choice, check_codes_and_factors, check_random_state
+from .._validation import as_real_array, check_choice, check_codes_and_factors, check_random_state
 from ..result import MetricResult
 
 __all__ = ["wdg", "wasserstein_1d", "normalize_codes", "gap_summary", "NORMALIZATIONS", "ESTIMATORS"]
@@ -21,13 +21,7 @@ ESTIMATORS = ("exact", "paper_code")
 
 
 def _check_sample(values, name: str) -> np.ndarray:
-    if isinstance(values, (str, bytes)) or values is None:
-        raise ValueError(f"{name} must be a 1-D numeric array; got {type(values).__name__}.")
-    arr = np.asarray(values)
-    if arr.dtype == object or not (np.issubdtype(arr.dtype, np.number) or arr.dtype == np.bool_):
-        raise ValueError(f"{name} must be a numeric array; got dtype {arr.dtype}.")
-    if np.issubdtype(arr.dtype, np.complexfloating):
-        raise ValueError(f"{name} must be real-valued; got dtype {arr.dtype}.")
+    arr = as_real_array(values, name=name, expected="a 1-D numeric array")
     if arr.ndim != 1:
         raise ValueError(f"{name} must be 1-D; got an array with shape {arr.shape}. Pass one sample, e.g. x.ravel().")
     if arr.size == 0:

@@ -42,9 +42,10 @@ GRIDS = {
 }
 
 BUDGETS = {
-    # 2 CPU cores, under an hour: 3 models x 2 strengths x 1 seed x 1,500 steps, reduced scoring sizes.
+    # 2 CPU cores, under an hour: 3 models x 2 strengths x 1 seed x 1,500 steps, the quickstart's
+    # reduced scoring sizes (dismetrics_models.quickstart.QUICKSTART_SIZES; DCI with xgboost).
     "small": {"models": ["beta_vae", "factor_vae", "beta_tcvae"], "seeds": [0], "steps": 1_500,
-              "score": {"n": 5_000, "n_test": 2_500, "repeats": 3, "exclude": ["dci_es"]}},
+              "score": "quickstart"},
     # A GPU: every model, the papers' grids, 5 seeds, 300,000 steps, reference scoring sizes.
     "paper": {"models": list(GRIDS), "seeds": [0, 1, 2, 3, 4], "steps": 300_000,
               "score": {"n": 10_000, "n_test": 5_000, "repeats": 1, "exclude": []}},
@@ -98,7 +99,11 @@ def main(argv=None):
     parser.add_argument("--dask-scheduler", default=None, help="train and score on an existing Dask cluster")
     args = parser.parse_args(argv)
 
-    budget = BUDGETS[args.budget]
+    budget = dict(BUDGETS[args.budget])
+    if budget["score"] == "quickstart":
+        from dismetrics_models.quickstart import QUICKSTART_SIZES
+
+        budget["score"] = QUICKSTART_SIZES
     steps = args.steps or budget["steps"]
     runs = plan(budget, args.budget)
     os.makedirs(args.out, exist_ok=True)

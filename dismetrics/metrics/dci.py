@@ -21,7 +21,7 @@ __all__ = [
     "importance_entropy_scores",
 ]
 
-BACKENDS = ("xgboost", "sklearn")
+BACKENDS = ("numba", "xgboost", "sklearn")
 TIE_BREAKS = ("random", "first")
 ORDER_POOL = 16
 XGB_REG_LAMBDA = 0.0
@@ -173,6 +173,24 @@ def _fit_xgboost(kind, x_train, y_train, x_test, seed, n_estimators, max_depth, 
     return (gain / total if total > 0 else gain), predicted_train, predicted_test
 
 
+def _fit_numba(kind, x_train32, sorted_columns, y_train, x_test32, seed, n_estimators, max_depth, learning_rate, n_classes):
+    """sklearn's gradient boosting re-implemented (``dismetrics._kernels.boosting``); returns
+    (importance, train prediction, test prediction) like :func:`_fit_xgboost`."""
+    from .._kernels.boosting import boost_classifier, boost_regressor, n_tree_nodes
+
+    trees_per_stage = 1 if kind == "continuous" or n_classes == 2 else n_classes
+    # Random keys that decide exact ties between features (sklearn: the random feature order per node).
+    keys = np.random.default_rng(seed).random((n_estimators, trees_per_stage, n_tree_nodes(max_depth), x_train32.shape[1]))
+    if kind == "continuous":
+        return boost_regressor(x_train32, *sorted_columns, np.asarray(y_train, dtype=np.float64), x_test32, n_estimators,
+                               float(learning_rate), max_depth, keys)
+    importance, raw_train, raw_test = boost_classifier(x_train32, *sorted_columns, np.asarray(y_train, dtype=np.int64), int(n_classes),
+                                                       x_test32, n_estimators, float(learning_rate), max_depth, keys)
+    if n_classes == 2:  # sklearn: class 1 where the raw prediction is >= 0
+        return importance, (raw_train[:, 0] >= 0).astype(np.int64), (raw_test[:, 0] >= 0).astype(np.int64)
+    return importance, np.argmax(raw_train, axis=1), np.argmax(raw_test, axis=1)
+
+
 def _regression_scores(y, prediction) -> tuple[float, float]:
     """(R^2, mean squared error); R^2 is 0 for a constant target predicted exactly, -inf never."""
     error = float(np.mean((y - prediction) ** 2))
@@ -181,7 +199,7 @@ def _regression_scores(y, prediction) -> tuple[float, float]:
     return r2, error
 
 
-def dci(codes, factors, *, codes_test=None, factors_test=None, backend: str = "sklearn",
+def dci(codes, factors, *, codes_test=None, factors_test=None, backend: str = "numba",
         factor_types="discrete", n_estimators: int = 100, max_depth: int = 3, learning_rate: float = 0.1,
         tie_break: str = "random", n_jobs=None, random_state=0) -> MetricResult:
     r"""DCI disentanglement, completeness and informativeness.
@@ -191,25 +209,28 @@ def dci(codes, factors, *, codes_test=None, factors_test=None, backend: str = "s
     factor). D and C are the entropy scores of :func:`importance_entropy_scores`; informativeness
     is the mean accuracy over factors on the test split (and on the training split).
 
-    Backends (the default is the reference: the fidelity study found the xgboost backend up to
-    0.065 / 0.068 off the reference on D / C on one representation at the reference sizes, beyond
-    the 0.05 the project allows a default; see docs/dci.md):
+    Backends (docs/dci.md gives the fidelity study behind the default):
 
-    - ``"xgboost"``: xgboost boosting with the reference capacity (100 rounds, depth 3,
-      learning rate 0.1; ``multi:softprob`` / ``binary:logistic`` / ``reg:squarederror``; no L2
-      penalty on the leaves and ``min_child_weight=1e-3``, like sklearn's unregularized trees),
-      ``tree_method="hist"``, ``n_jobs`` threads (all cores by default), seeded; importance is the
-      total gain of each feature. Tens of times faster than the reference; how far D, C, I move
-      from it is measured in ``benchmarks/dci_backends.py`` (docs/dci.md).
-      ``tie_break="random"`` (default) presents the code dims in a new random order every round, so
-      equal-gain splits (duplicated dims) are shared between the tied dims as in sklearn, whose
-      trees shuffle the features at every node; ``"first"`` is xgboost's plain behaviour (the
-      lowest index always wins a tie), which keeps completeness near 1 for a duplicated code where
-      the reference gives about 1 - log 2 / log d.
-    - ``"sklearn"`` (default): ``GradientBoostingClassifier`` with sklearn's defaults (100 trees, depth 3,
+    - ``"numba"`` (default): sklearn's gradient-boosting algorithm, re-implemented in numba
+      (``dismetrics._kernels.boosting``): the same trees (exact thresholds, squared-error splits on
+      the negative gradient, depth 3), the same Newton leaf values, learning rate, initial log prior
+      and impurity importance as ``GradientBoostingClassifier()``, grown level by level from one sort
+      per code dim, one thread per factor (``n_jobs``). It gives the reference's trees up to exact ties
+      between code dims, which both break at random (sklearn by its per-node feature order, we by
+      seeded random keys), and rounding in the last bits. Within 0.003 of the reference on D and C on
+      every case of the fidelity study; tens of times faster.
+    - ``"sklearn"``: ``GradientBoostingClassifier`` with sklearn's defaults (100 trees, depth 3,
       learning rate 0.1), importance ``feature_importances_`` (impurity based): the reference
       computation of disentanglement_lib, except that ``random_state`` is passed down (the reference
       set no seed, so its numbers move slightly between runs).
+    - ``"xgboost"``: xgboost boosting of the reference capacity (100 rounds, depth 3, learning rate
+      0.1; ``multi:softprob`` / ``binary:logistic`` / ``reg:squarederror``; no L2 penalty on the
+      leaves and ``min_child_weight=1e-3``), ``tree_method="hist"`` (256 bins), ``n_jobs`` threads,
+      seeded; importance is the total gain of each feature. Its second-order split gain and its
+      binning move D and C up to 0.065 from the reference (docs/dci.md), so it is an option, not the
+      default. ``tie_break="random"`` (default) presents the code dims in a new random order every
+      round, so equal-gain splits (duplicated dims) are shared between the tied dims as in sklearn;
+      ``"first"`` is xgboost's plain behaviour (the lowest index always wins a tie).
 
     Continuous factors (``factor_types="continuous"`` or a per-factor list): a regressor instead of
     a classifier (``XGBRegressor`` / ``GradientBoostingRegressor``), informativeness is R^2 and the
@@ -253,20 +274,52 @@ def dci(codes, factors, *, codes_test=None, factors_test=None, backend: str = "s
     test_score = np.zeros(k_count)
     test_error = np.zeros(k_count)
     unseen = np.zeros(k_count, dtype=np.int64)
+    targets = []
     for k in range(k_count):
-        kind = types[k]
-        if kind == "discrete":
+        if types[k] == "discrete":
             y_train, y_test, _ = encode_with_training_labels(split.factors_train[:, k], split.factors_test[:, k])
             unseen[k] = int(np.sum(y_test < 0))
         else:
             y_train, y_test = split.factors_train[:, k], split.factors_test[:, k]
-        if backend == "sklearn":
-            model, importance[:, k] = _fit_sklearn(kind, x_train, y_train, model_seed, n_estimators, max_depth, learning_rate)
-            predicted_train, predicted_test = model.predict(x_train), model.predict(x_test)
-        else:
-            importance[:, k], predicted_train, predicted_test = _fit_xgboost(
-                kind, x_train, y_train, x_test, model_seed, n_estimators, max_depth, learning_rate, jobs, tie_break,
-                int(y_train.max()) + 1 if kind == "discrete" else 0)
+        targets.append((types[k], y_train, y_test, int(y_train.max()) + 1 if types[k] == "discrete" else 0))
+
+    if backend == "numba":
+        from .._kernels.boosting import sort_columns
+
+        # sklearn casts the samples to float32 before growing its trees; so do we.
+        x_train32 = np.ascontiguousarray(x_train, dtype=np.float32)
+        x_test32 = np.ascontiguousarray(x_test, dtype=np.float32)
+        sorted_columns = sort_columns(x_train32)
+
+        def fit(k):
+            kind, y_train, _, n_classes = targets[k]
+            return _fit_numba(kind, x_train32, sorted_columns, y_train, x_test32, model_seed + k, n_estimators,
+                              max_depth, learning_rate, n_classes)
+    elif backend == "sklearn":
+        def fit(k):
+            kind, y_train, _, _ = targets[k]
+            model, factor_importance = _fit_sklearn(kind, x_train, y_train, model_seed, n_estimators, max_depth, learning_rate)
+            return factor_importance, model.predict(x_train), model.predict(x_test)
+    else:
+        def fit(k):
+            kind, y_train, _, n_classes = targets[k]
+            return _fit_xgboost(kind, x_train, y_train, x_test, model_seed, n_estimators, max_depth, learning_rate, jobs,
+                                tie_break, n_classes)
+
+    if backend == "numba" and jobs > 1 and k_count > 1:
+        # The factors are independent fits of a kernel that releases the GIL: one thread each, the
+        # largest first; every fit is seeded on its own, so the result does not depend on n_jobs.
+        from concurrent.futures import ThreadPoolExecutor
+
+        largest_first = sorted(range(k_count), key=lambda k: -max(targets[k][3], 2))
+        with ThreadPoolExecutor(max_workers=min(jobs, k_count)) as pool:
+            fitted = dict(zip(largest_first, pool.map(fit, largest_first)))
+    else:
+        fitted = {k: fit(k) for k in range(k_count)}
+
+    for k in range(k_count):
+        kind, y_train, y_test, _ = targets[k]
+        importance[:, k], predicted_train, predicted_test = fitted[k]
         if kind == "discrete":
             train_score[k] = float(np.mean(predicted_train == y_train))
             test_score[k] = float(np.mean(predicted_test == y_test))
@@ -297,11 +350,12 @@ def dci(codes, factors, *, codes_test=None, factors_test=None, backend: str = "s
         "max_depth": max_depth,
         "learning_rate": float(learning_rate),
         "importance": "total_gain" if backend == "xgboost" else "impurity (feature_importances_)",
-        "tie_break": tie_break if backend == "xgboost" else "random (sklearn shuffles features per node)",
+        "tie_break": tie_break if backend == "xgboost" else (
+            "random (sklearn shuffles features per node)" if backend == "sklearn" else "random (seeded keys per node)"),
         "factor_types": list(types),
         "random_state": random_state if not isinstance(random_state, np.random.Generator) else "Generator",
         "model_seed": model_seed,
-        "n_jobs": jobs if backend == "xgboost" else 1,
+        "n_jobs": 1 if backend == "sklearn" else jobs,
         **split.params,
     }
     return MetricResult(name="dci", value=scores["disentanglement"], details=details, params=params)

@@ -1,4 +1,4 @@
-"""DCI fidelity study: the xgboost backend (default) against the sklearn reference, in one run.
+"""DCI fidelity study: the numba (default) and xgboost backends against the sklearn reference, in one run.
 
 Six synthetic representations with known structure, on factors drawn uniformly from a
 dSprites-shaped grid (3, 6, 40, 32, 32) and a Shapes3D-shaped grid (10, 10, 10, 8, 4, 15). With
@@ -11,16 +11,20 @@ u_k = v_k / (m_k - 1) the factor scaled to [0, 1] and e small Gaussian noise (sd
 - monotone:   z_k = exp(3 u_k) + e, plus 2 noise dims (nonlinear, monotone per dim)
 - noise:      z = K + 2 standard Gaussian dims, independent of the factors
 
-For each case: D, C, I (test accuracy) of both backends, their absolute differences, and the time
-of each. The reference sizes are 10,000 train / 5,000 test points; the sklearn reference then takes
-minutes per case, so ``--n-train``/``--n-test`` take a smaller sample. Run:
+For each case: D, C, I (test accuracy) of every backend, the absolute differences of numba and
+xgboost from the sklearn reference, and the time of each. The reference sizes are 10,000 train /
+5,000 test points; the sklearn reference then takes minutes per case, so ``--n-train``/``--n-test``
+take a smaller sample, and ``--cache FILE`` keeps each finished case (a CSV row per case and backend)
+so that a run interrupted, or rerun after a change to a fast backend, does not fit the reference again.
+Run:
 
-    python benchmarks/dci_backends.py [--n-train 10000 --n-test 5000] [--datasets dsprites shapes3d] [--n-jobs N]
+    python benchmarks/dci_backends.py [--n-train 10000 --n-test 5000] [--datasets dsprites shapes3d] [--n-jobs N] [--cache FILE]
 """
 
 from __future__ import annotations
 
 import argparse
+import csv
 import os
 import sys
 import time
@@ -73,33 +77,73 @@ def make_sample(case, sizes, n, seed):
     return make_codes(case, factors, sizes, rng), factors
 
 
-def run(datasets, cases, n_train, n_test, seed=0, n_jobs=None) -> list[dict]:
+BACKENDS = ("numba", "xgboost", "sklearn")
+SHORT = {"numba": "nb", "xgboost": "xgb", "sklearn": "ref"}
+KEYS = (("D", "disentanglement"), ("C", "completeness"), ("I", "informativeness_test"))
+
+
+def _read_cache(path) -> dict:
+    if not path or not os.path.exists(path):
+        return {}
+    with open(path, newline="") as handle:
+        return {(r["dataset"], r["case"], r["backend"], int(r["n_train"]), int(r["n_test"]), int(r["seed"])): r
+                for r in csv.DictReader(handle)}
+
+
+def _append_cache(path, row) -> None:
+    if not path:
+        return
+    new = not os.path.exists(path)
+    with open(path, "a", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(row))
+        if new:
+            writer.writeheader()
+        writer.writerow(row)
+
+
+def fit_case(dataset, case, backend, n_train, n_test, seed, n_jobs, cache_path=None, cache=None) -> dict:
+    """D, C, I and seconds of one backend on one case (from the cache when it holds them)."""
+    key = (dataset, case, backend, n_train, n_test, seed)
+    if cache is not None and key in cache:
+        return {name: float(cache[key][name]) for name in ("D", "C", "I", "seconds")}
+    codes, factors = make_sample(case, DATASETS[dataset], n_train + n_test, seed)
+    started = time.perf_counter()
+    details = dm.dci(codes[:n_train], factors[:n_train], codes_test=codes[n_train:], factors_test=factors[n_train:],
+                     backend=backend, n_jobs=n_jobs, random_state=seed).details
+    values = {short: float(details[name]) for short, name in KEYS}
+    values["seconds"] = time.perf_counter() - started
+    _append_cache(cache_path, {"dataset": dataset, "case": case, "backend": backend, "n_train": n_train,
+                               "n_test": n_test, "seed": seed, **values})
+    return values
+
+
+def run(datasets, cases, n_train, n_test, seed=0, n_jobs=None, cache_path=None) -> list[dict]:
+    cache = _read_cache(cache_path)
     rows = []
     for dataset in datasets:
-        sizes = DATASETS[dataset]
         for case in cases:
-            codes, factors = make_sample(case, sizes, n_train + n_test, seed)
-            split = dict(codes_test=codes[n_train:], factors_test=factors[n_train:], random_state=seed)
-            results, times = {}, {}
-            for backend in ("xgboost", "sklearn"):
-                started = time.perf_counter()
-                results[backend] = dm.dci(codes[:n_train], factors[:n_train], backend=backend, n_jobs=n_jobs, **split)
-                times[backend] = time.perf_counter() - started
-            fast, ref = results["xgboost"].details, results["sklearn"].details
+            results = {b: fit_case(dataset, case, b, n_train, n_test, seed, n_jobs, cache_path, cache) for b in BACKENDS}
+            ref = results["sklearn"]
             row = {"dataset": dataset, "case": case}
-            for key, name in (("D", "disentanglement"), ("C", "completeness"), ("I", "informativeness_test")):
-                row[f"{key}_xgb"], row[f"{key}_ref"] = fast[name], ref[name]
-                row[f"|d{key}|"] = abs(fast[name] - ref[name])
-            row["t_xgb_s"], row["t_ref_s"] = times["xgboost"], times["sklearn"]
-            row["speedup"] = times["sklearn"] / times["xgboost"]
+            for short, _ in KEYS:
+                for backend in BACKENDS:
+                    row[f"{short}_{SHORT[backend]}"] = results[backend][short]
+                for backend in ("numba", "xgboost"):
+                    row[f"|d{short}|_{SHORT[backend]}"] = abs(results[backend][short] - ref[short])
+            for backend in BACKENDS:
+                row[f"t_{SHORT[backend]}_s"] = results[backend]["seconds"]
+            row["speedup_nb"] = ref["seconds"] / results["numba"]["seconds"]
+            row["speedup_xgb"] = ref["seconds"] / results["xgboost"]["seconds"]
             rows.append(row)
-            print(f"{dataset} {case}: dD={row['|dD|']:.4f} dC={row['|dC|']:.4f} dI={row['|dI|']:.4f} "
-                  f"t_xgb={times['xgboost']:.2f}s t_ref={times['sklearn']:.2f}s", flush=True)
+            print(f"{dataset} {case}: numba dD={row['|dD|_nb']:.4f} dC={row['|dC|_nb']:.4f}; xgboost dD={row['|dD|_xgb']:.4f} "
+                  f"dC={row['|dC|_xgb']:.4f}; t numba={row['t_nb_s']:.1f}s xgb={row['t_xgb_s']:.1f}s ref={row['t_ref_s']:.1f}s",
+                  flush=True)
     return rows
 
 
-COLUMNS = ["dataset", "case", "D_xgb", "D_ref", "|dD|", "C_xgb", "C_ref", "|dC|", "I_xgb", "I_ref", "|dI|",
-           "t_xgb_s", "t_ref_s", "speedup"]
+COLUMNS = ["dataset", "case", "D_ref", "D_nb", "|dD|_nb", "D_xgb", "|dD|_xgb", "C_ref", "C_nb", "|dC|_nb", "C_xgb",
+           "|dC|_xgb", "I_ref", "I_nb", "|dI|_nb", "I_xgb", "|dI|_xgb", "t_ref_s", "t_nb_s", "t_xgb_s", "speedup_nb",
+           "speedup_xgb"]
 
 
 def main():
@@ -109,19 +153,21 @@ def main():
     parser.add_argument("--datasets", nargs="+", default=list(DATASETS), choices=list(DATASETS))
     parser.add_argument("--cases", nargs="+", default=list(CASES), choices=list(CASES))
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--n-jobs", type=int, default=None, help="xgboost threads (default: all cores)")
+    parser.add_argument("--n-jobs", type=int, default=None, help="numba / xgboost threads (default: all cores)")
+    parser.add_argument("--cache", default=None, help="CSV of finished (case, backend) results to reuse and extend")
     args = parser.parse_args()
-    print(f"n_train={args.n_train} n_test={args.n_test} cores={os.cpu_count()} xgboost n_jobs={args.n_jobs or 'all'}")
-    rows = run(args.datasets, args.cases, args.n_train, args.n_test, args.seed, args.n_jobs)
+    print(f"n_train={args.n_train} n_test={args.n_test} cores={os.cpu_count()} numba/xgboost n_jobs={args.n_jobs or 'all'}")
+    rows = run(args.datasets, args.cases, args.n_train, args.n_test, args.seed, args.n_jobs, args.cache)
     print()
     print_table(rows, COLUMNS)
-    worst_d = max(r["|dD|"] for r in rows)
-    worst_c = max(r["|dC|"] for r in rows)
-    print(f"\nlargest |dD| = {worst_d:.4f}, largest |dC| = {worst_c:.4f} (tolerance 0.05): "
-          f"{'within' if max(worst_d, worst_c) <= 0.05 else 'OUTSIDE'}")
-    total_fast = sum(r["t_xgb_s"] for r in rows)
-    total_ref = sum(r["t_ref_s"] for r in rows)
-    print(f"total time: xgboost {total_fast:.1f}s, sklearn {total_ref:.1f}s, ratio {total_ref / total_fast:.1f}x")
+    for short, backend in (("nb", "numba"), ("xgb", "xgboost")):
+        worst_d = max(r[f"|dD|_{short}"] for r in rows)
+        worst_c = max(r[f"|dC|_{short}"] for r in rows)
+        total = sum(r[f"t_{short}_s"] for r in rows)
+        total_ref = sum(r["t_ref_s"] for r in rows)
+        print(f"{backend}: largest |dD| = {worst_d:.4f}, largest |dC| = {worst_c:.4f} (tolerance 0.05: "
+              f"{'within' if max(worst_d, worst_c) <= 0.05 else 'OUTSIDE'}); total time {total:.1f}s vs reference "
+              f"{total_ref:.1f}s, ratio {total_ref / total:.1f}x")
 
 
 if __name__ == "__main__":

@@ -19,7 +19,7 @@ DSPRITES_SIZES = (3, 6, 40, 32, 32)
 #: Metrics the demo leaves out unless asked for by name: minutes per representation at n = 10,000.
 DEMO_SLOW_METRICS = ("dci_es",)
 #: Named non-default options the demo uses to stay fast (printed with the table).
-DEMO_PARAMS = {"dci": {"backend": "xgboost"}}
+DEMO_PARAMS: dict = {}
 
 
 def demo_representations(factors: np.ndarray, rng: np.random.Generator) -> dict[str, np.ndarray]:

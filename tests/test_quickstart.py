@@ -14,7 +14,7 @@ def test_quickstart_trains_scores_and_reports(tmp_path, monkeypatch, capsys):
     try:
         sizes = {"n": 300, "n_test": 150, "repeats": 2, "exclude": ["dci_es", "infom", "infoc", "infoe"],
                  "metric_params": {"beta_vae": {"n_train": 60, "n_eval": 30}, "factor_vae": {"n_train": 60, "n_eval": 30, "n_variance": 300},
-                                   "dci": {"backend": "xgboost", "n_estimators": 10}}}
+                                   "dci": {"n_estimators": 10}}}
         index = quickstart.run_quickstart(tmp_path / "qs", steps=3, progress=False, sizes=sizes)
     finally:
         torch.set_num_threads(previous)

@@ -56,6 +56,41 @@ def sort_columns(x32: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 @nb.njit(cache=True, nogil=True)
+def _best_root_split(order, sorted_x, target, n_node, s_node, keys, best_proxy, best_feature, best_key,
+                     best_threshold, best_nl, best_sl, best_ssl):
+    """The scan of :func:`_grow_tree` for the root, where every sample is in the one node: the running
+    sums stay in registers (same candidates, same arithmetic, same tie rule)."""
+    d, n = order.shape
+    proxy_best = -np.inf
+    feature_best = -1
+    for j in range(d):
+        n_left = 0.0
+        s_left = 0.0
+        ss_left = 0.0
+        last = sorted_x[j, 0]
+        for q in range(n):
+            v = sorted_x[j, q]
+            if n_left > 0.0 and v > last + FEATURE_THRESHOLD:
+                s_right = s_node - s_left
+                proxy = s_left * s_left / n_left + s_right * s_right / (n_node - n_left)
+                if proxy > proxy_best or (proxy == proxy_best and feature_best != j and keys[j] < best_key[0]):
+                    proxy_best = proxy
+                    feature_best = j
+                    best_key[0] = keys[j]
+                    best_threshold[0] = np.float64(last) / 2.0 + np.float64(v) / 2.0
+                    best_nl[0] = n_left
+                    best_sl[0] = s_left
+                    best_ssl[0] = ss_left
+            t = target[order[j, q]]
+            n_left += 1.0
+            s_left += t
+            ss_left += t * t
+            last = v
+    best_proxy[0] = proxy_best
+    best_feature[0] = feature_best
+
+
+@nb.njit(cache=True, nogil=True)
 def _grow_tree(x, order, sorted_x, target, max_depth, keys, node_of, feature, threshold, importance):
     """Grow one regression tree on ``target``; fill ``node_of`` (leaf of each sample), ``feature``
     (-1 at leaves), ``threshold``; add the tree's impurity decreases to ``importance``."""
@@ -99,7 +134,10 @@ def _grow_tree(x, order, sorted_x, target, max_depth, keys, node_of, feature, th
             best_feature[m] = -1
         if not any_splittable:
             break
-        for j in range(d):
+        if depth == 0:
+            _best_root_split(order, sorted_x, target, node_n[0], node_s[0], keys[0], best_proxy, best_feature,
+                             best_key, best_threshold, best_nl, best_sl, best_ssl)
+        for j in range(d if depth > 0 else 0):
             for m in range(first, last):
                 cum_n[m] = 0.0
                 cum_s[m] = 0.0

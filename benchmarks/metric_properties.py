@@ -68,7 +68,7 @@ SETTINGS = {
     "n": 2500,
     "repeats": 3,
     "metric_params": {
-        "dci": {"backend": "xgboost", "n_jobs": 1},
+        "dci": {"n_jobs": 1},
         "dci_es": {"n_estimators": 10, "capacities": [1, 2, 4, 8, 16], "n_jobs": 1},
         "sap": {"n_jobs": 1},
         "beta_vae": {"n_train": 2000, "n_eval": 1000},
@@ -80,7 +80,7 @@ QUICK_SETTINGS = {
     "n": 200,
     "repeats": 2,
     "metric_params": {
-        "dci": {"backend": "xgboost", "n_jobs": 1, "n_estimators": 5},
+        "dci": {"n_jobs": 1, "n_estimators": 5},
         "dci_es": {"n_estimators": 3, "capacities": [1, 2], "n_jobs": 1},
         "sap": {"n_jobs": 1},
         "explicitness": {"max_iter": 20},

@@ -79,9 +79,14 @@ class ScoreOutcome:
 
 
 def score_settings(*, metrics="all", exclude=(), repeats=1, seed=0, n=10_000, n_test=5_000,
-                   dataset=None, dataset_path=None, representation=None) -> dict[str, Any]:
-    """The settings that identify a scoring run (stored in scores.json; equal settings are skipped)."""
-    return {
+                   dataset=None, dataset_path=None, representation=None, metric_params=None) -> dict[str, Any]:
+    """The settings that identify a scoring run (stored in scores.json; equal settings are skipped).
+
+    ``metric_params`` (``{metric: {parameter: value}}``, as :func:`dismetrics.evaluate.evaluate` takes
+    it) must be JSON data, since it is stored; it enters the settings only when given, so runs without
+    it keep their settings key.
+    """
+    settings = {
         "metrics": metrics if isinstance(metrics, str) else sorted(metrics),
         "exclude": sorted(exclude or ()),
         "repeats": int(repeats),
@@ -93,6 +98,13 @@ def score_settings(*, metrics="all", exclude=(), repeats=1, seed=0, n=10_000, n_
         "representation": representation,
         "dismetrics_version": __version__,
     }
+    if metric_params:
+        try:
+            settings["metric_params"] = json.loads(json.dumps(metric_params, sort_keys=True))
+        except (TypeError, ValueError):
+            raise ValueError(f"metric_params must be JSON data ({{metric: {{parameter: value}}}}) to be stored in "
+                             f"scores.json; got {metric_params!r}.") from None
+    return settings
 
 
 def _settings_key(settings: dict) -> str:
@@ -142,13 +154,14 @@ def _score_rows(directory: Path, config: dict | None, settings: dict) -> pd.Data
         representation = as_representation(target)
         sampler = _sampler_for(config, settings["dataset"], settings["dataset_path"])
         return evaluate(representation, sampler, settings["metrics"], exclude=settings["exclude"],
-                         n=settings["n"], n_test=settings["n_test"], repeats=settings["repeats"],
-                        random_state=settings["seed"], progress=False)
+                        n=settings["n"], n_test=settings["n_test"], repeats=settings["repeats"],
+                        random_state=settings["seed"], metric_params=settings.get("metric_params"), progress=False)
     if (directory / CODES_FILE).is_file():
         arrays = read_codes(directory)
         return evaluate_codes(arrays["codes"], arrays["factors"], settings["metrics"], codes_test=arrays.get("codes_test"),
                               factors_test=arrays.get("factors_test"), exclude=settings["exclude"],
-                              repeats=settings["repeats"], random_state=settings["seed"], progress=False)
+                              repeats=settings["repeats"], random_state=settings["seed"],
+                              metric_params=settings.get("metric_params"), progress=False)
     if config is None:
         raise ModelDirError(f"{str(directory)!r} has neither {CONFIG_FILE} with an encoder nor {CODES_FILE}: nothing to score.")
     raise ModelDirError(f"{str(directory)!r} has no exported encoder ({ENCODER_FILE}) and no {CODES_FILE}: nothing to score.")
@@ -176,7 +189,7 @@ def score_model_dir(directory, *, force: bool = False, **settings_kwargs) -> Sco
                 return ScoreOutcome(str(directory), "skipped", previous.get("rows", []), "already scored with these settings",
                                     config, time.perf_counter() - started)
         frame = _score_rows(directory, config, settings)
-        rows = json.loads(frame.to_json(orient="records"))
+        rows = json.loads(frame.to_json(orient="records", double_precision=15))
         document = {"model_dir": str(directory), "settings": settings, "settings_key": key, "config": config, "rows": rows}
         atomic_write_text(scores_path, json.dumps(document, indent=1, sort_keys=True) + "\n")
         return ScoreOutcome(str(directory), "scored", rows, "", config, time.perf_counter() - started)

@@ -65,6 +65,23 @@ def test_score_writes_scores_json_and_skips_same_settings(dirs):
     assert forced.status == "scored"
 
 
+def test_metric_params_reach_the_metrics_and_the_settings(dirs):
+    import dismetrics as dm
+
+    plain = score_model_dir(dirs[1], metrics=["mig"])
+    binned = score_model_dir(dirs[1], metrics=["mig"], metric_params={"mig": {"bins": 5}})
+    assert binned.status == "scored"
+    arrays = modeldir.read_codes(dirs[1])
+    assert binned.rows[0]["value"] == pytest.approx(dm.mig(arrays["codes"], arrays["factors"], bins=5).value, abs=1e-14)
+    assert binned.rows[0]["value"] != plain.rows[0]["value"]
+    document = json.loads(open(os.path.join(dirs[1], "scores.json")).read())
+    assert document["settings"]["metric_params"] == {"mig": {"bins": 5}}
+    score_model_dir(dirs[2], metrics=["mig"])
+    assert "metric_params" not in json.loads(open(os.path.join(dirs[2], "scores.json")).read())["settings"]
+    with pytest.raises(ValueError, match="JSON"):
+        score_model_dir(dirs[1], metrics=["mig"], metric_params={"mig": {"bins": object()}})
+
+
 def test_failures_are_reported_and_the_others_finish(tmp_path, dirs):
     corrupt = tmp_path / "corrupt"
     corrupt.mkdir()

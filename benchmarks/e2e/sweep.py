@@ -44,10 +44,10 @@ GRIDS = {
 BUDGETS = {
     # 2 CPU cores, under an hour: 3 models x 2 strengths x 1 seed x 1,500 steps, the quickstart's
     # reduced scoring sizes (dismetrics_models.quickstart.QUICKSTART_SIZES; DCI with xgboost).
-    "small": {"models": ["beta_vae", "factor_vae", "beta_tcvae"], "seeds": [0], "steps": 1_500,
+    "small": {"models": ["beta_vae", "factor_vae", "beta_tcvae"], "grid": "small", "seeds": [0], "steps": 1_500,
               "score": "quickstart"},
     # A GPU: every model, the papers' grids, 5 seeds, 300,000 steps, reference scoring sizes.
-    "paper": {"models": list(GRIDS), "seeds": [0, 1, 2, 3, 4], "steps": 300_000,
+    "paper": {"models": list(GRIDS), "grid": "paper", "seeds": [0, 1, 2, 3, 4], "steps": 300_000,
               "score": {"n": 10_000, "n_test": 5_000, "repeats": 1, "exclude": []}},
 }
 
@@ -56,7 +56,8 @@ def run_dir_name(model: str, key: str, value, seed: int) -> str:
     return f"{model}_{key}={value:g}_seed{seed}"
 
 
-def plan(budget: dict, grid_kind: str) -> list[dict]:
+def plan(budget: dict) -> list[dict]:
+    """The (model, strength, seed) runs of a budget: its models on its grid ("small" or "paper" strengths)."""
     from dismetrics_models.registry import model_names
 
     known = set(model_names())
@@ -66,7 +67,7 @@ def plan(budget: dict, grid_kind: str) -> list[dict]:
             print(f"skipping {model}: this dismetrics_models does not have it", file=sys.stderr)
             continue
         key, small, paper = GRIDS[model]
-        for value, seed in itertools.product(small if grid_kind == "small" else paper, budget["seeds"]):
+        for value, seed in itertools.product(small if budget["grid"] == "small" else paper, budget["seeds"]):
             runs.append({"model": model, "key": key, "value": value, "seed": seed,
                          "name": run_dir_name(model, key, value, seed)})
     return runs
@@ -105,7 +106,7 @@ def main(argv=None):
 
         budget["score"] = QUICKSTART_SIZES
     steps = args.steps or budget["steps"]
-    runs = plan(budget, args.budget)
+    runs = plan(budget)
     os.makedirs(args.out, exist_ok=True)
     print(f"{len(runs)} runs of {steps} steps on {args.dataset} ({args.budget} budget) -> {args.out}")
     if args.dask_scheduler:

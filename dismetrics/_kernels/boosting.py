@@ -221,6 +221,23 @@ def _probabilities(raw, out):
 
 
 @nb.njit(cache=True, nogil=True)
+def _add_tree(raw, raw_test, x_test, node_of, feature, threshold, value, learning_rate):
+    """Move the raw predictions by ``learning_rate`` times the tree's leaf values: the training points
+    through their recorded leaves, the test points routed through the tree."""
+    for i in range(raw.shape[0]):
+        raw[i] += learning_rate * value[node_of[i]]
+    for i in range(x_test.shape[0]):
+        raw_test[i] += learning_rate * value[_leaf_of(x_test[i], feature, threshold)]
+
+
+@nb.njit(cache=True, nogil=True)
+def _normalized(importance):
+    """Importance summing to 1 (all zeros stay zeros: no tree split at all)."""
+    total = importance.sum()
+    return importance / total if total > 0 else importance
+
+
+@nb.njit(cache=True, nogil=True)
 def boost_classifier(x, order, sorted_x, y, n_classes, x_test, n_estimators, learning_rate, max_depth, keys):
     """Gradient boosting with the log loss, as ``GradientBoostingClassifier``.
 
@@ -280,14 +297,8 @@ def boost_classifier(x, order, sorted_x, y, n_classes, x_test, n_estimators, lea
                 denominator[node_of[i]] += p * (1.0 - p)
             for m in range(n_nodes):
                 value[m] = 0.0 if abs(denominator[m]) < SAFE_DIVIDE_BELOW else scale * numerator[m] / denominator[m]
-            for i in range(n):
-                raw[i, k] += learning_rate * value[node_of[i]]
-            for i in range(x_test.shape[0]):
-                raw_test[i, k] += learning_rate * value[_leaf_of(x_test[i], feature, threshold)]
-    total = importance.sum()
-    if total > 0:
-        importance /= total
-    return importance, raw, raw_test
+            _add_tree(raw[:, k], raw_test[:, k], x_test, node_of, feature, threshold, value, learning_rate)
+    return _normalized(importance), raw, raw_test
 
 
 @nb.njit(cache=True, nogil=True)
@@ -318,11 +329,5 @@ def boost_regressor(x, order, sorted_x, y, x_test, n_estimators, learning_rate, 
             counts[node_of[i]] += 1.0
         for m in range(n_nodes):
             value[m] = sums[m] / counts[m] if counts[m] > 0 else 0.0
-        for i in range(n):
-            raw[i] += learning_rate * value[node_of[i]]
-        for i in range(x_test.shape[0]):
-            raw_test[i] += learning_rate * value[_leaf_of(x_test[i], feature, threshold)]
-    total = importance.sum()
-    if total > 0:
-        importance /= total
-    return importance, raw, raw_test
+        _add_tree(raw, raw_test, x_test, node_of, feature, threshold, value, learning_rate)
+    return _normalized(importance), raw, raw_test

@@ -26,36 +26,52 @@ def serve_rate(sampler: DSprites, batches: int, batch_size: int = 64) -> float:
     return batches / (time.perf_counter() - start)
 
 
+def measure(directory: str, batches: int = 300) -> dict:
+    """Seconds to render (or reuse) the full cache in ``directory``, to reopen it, and batch-64 serving rates.
+
+    Returns ``render_s``, ``rendered`` (False when the cache existed), ``size_mb``, ``path``, ``reopen_s``
+    and the rates in batches/s: ``on_the_fly``, ``cached`` (``sample`` on the memory-mapped cache) and
+    ``gather`` (the trainer's fast path, one fancy index into ``all_observations()``).
+    """
+    DSprites(cache=False).sample(8, np.random.default_rng(0))  # compile the kernel outside the timing
+    cached = DSprites(cache=True, cache_dir=directory)
+    existed = cached.cache_path().exists()
+    start = time.perf_counter()
+    path = cached.build_cache()
+    render_s = time.perf_counter() - start
+    start = time.perf_counter()
+    again = DSprites(cache="auto", cache_dir=directory)
+    view = again.all_observations()
+    reopen_s = time.perf_counter() - start
+    on_the_fly = serve_rate(DSprites(cache=False), batches)
+    from_cache = serve_rate(again, batches)
+    rng = np.random.default_rng(1)
+    start = time.perf_counter()
+    for _ in range(batches):
+        view[again.factors_to_index(again.sample_factors(64, rng))]
+    gather = batches / (time.perf_counter() - start)
+    return {"render_s": render_s, "rendered": not existed, "size_mb": path.stat().st_size / 1e6, "path": str(path),
+            "reopen_s": reopen_s, "on_the_fly": on_the_fly, "cached": from_cache, "gather": gather}
+
+
+def report(result: dict) -> str:
+    return "\n".join([
+        f"full cache: {'rendered' if result['rendered'] else 'reused'} in {result['render_s']:.1f} s "
+        f"({result['size_mb']:.0f} MB at {result['path']})",
+        f"reopening the cache (memory map): {result['reopen_s']:.3f} s",
+        f"batch-64 serving: on the fly {result['on_the_fly']:.0f} batches/s, cached {result['cached']:.0f} batches/s, "
+        f"cached / on-the-fly = {result['cached'] / result['on_the_fly']:.2f}x",
+        f"trainer fast path (all_observations()[index], bool): {result['gather']:.0f} batches/s",
+    ])
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--cache-dir", default=None)
     parser.add_argument("--batches", type=int, default=300)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
-        directory = args.cache_dir or tmp
-        DSprites(cache=False).sample(8, np.random.default_rng(0))  # compile the kernel outside the timing
-        cached = DSprites(cache=True, cache_dir=directory)
-        existed = cached.cache_path().exists()
-        start = time.perf_counter()
-        path = cached.build_cache()
-        build_s = time.perf_counter() - start
-        size_mb = path.stat().st_size / 1e6
-        print(f"full cache: {'reused' if existed else 'rendered'} in {build_s:.1f} s ({size_mb:.0f} MB at {path})")
-        start = time.perf_counter()
-        again = DSprites(cache="auto", cache_dir=directory)
-        again.all_observations()
-        print(f"reopening the cache (memory map): {time.perf_counter() - start:.3f} s")
-        fly = serve_rate(DSprites(cache=False), args.batches)
-        from_cache = serve_rate(again, args.batches)
-        print(f"batch-64 serving: on the fly {fly:.0f} batches/s, cached {from_cache:.0f} batches/s, "
-              f"cached / on-the-fly = {from_cache / fly:.2f}x")
-        view = again.all_observations()
-        rng = np.random.default_rng(1)
-        start = time.perf_counter()
-        for _ in range(args.batches):
-            view[again.factors_to_index(again.sample_factors(64, rng))]
-        gather = args.batches / (time.perf_counter() - start)
-        print(f"trainer fast path (all_observations()[index], bool): {gather:.0f} batches/s")
+        print(report(measure(args.cache_dir or tmp, args.batches)))
 
 
 if __name__ == "__main__":

@@ -99,6 +99,30 @@ def time_training(name, sampler, steps, batch_size, device, amp, compile_, warmu
         return steps / (time.perf_counter() - start)
 
 
+def measure(models, *, steps: int = 20, pipeline_steps: int = 200, batch_size: int = 64, device="cpu", amp=False,
+            compile_=False) -> dict:
+    """Input-pipeline rates (batches/s, render and fast path) and training steps/s of each model.
+
+    Returns ``{"data": name, "grid": sizes, "device": str, "render": rate, "fast": rate, "fast_on_device": bool,
+    "models": {name: {"steps_per_s": rate, "batches_per_step": 1 or 2}}}``; a model that draws a second batch
+    per step (FactorVAE's discriminator batch) needs twice the pipeline's work per step.
+    """
+    device = resolve_device(device)
+    data_name, sampler = make_sampler()
+    render = BatchSource(sampler, batch_size, 0, device, prefetch=0, fast_path=False)
+    render_rate = time_pipeline(render, min(pipeline_steps, 50))
+    fast_sampler = sampler if getattr(sampler, "all_observations", None) is not None else ArraySquares(sampler)
+    fast = BatchSource(fast_sampler, batch_size, 0, device, prefetch=0)
+    fast_rate = time_pipeline(fast, pipeline_steps)
+    result = {"data": data_name, "grid": list(sampler.factor_sizes), "device": str(device), "render": render_rate,
+              "fast": fast_rate, "fast_on_device": bool(fast.on_device), "models": {}}
+    for name in models:
+        rate = time_training(name, sampler, steps, batch_size, device, amp, compile_)
+        per_step = 2 if build_model(name, in_channels=1, latent_dim=10, dataset_size=10**6).uses_second_batch else 1
+        result["models"][name] = {"steps_per_s": rate, "batches_per_step": per_step}
+    return result
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--models", nargs="*", default=list(MODELS))
@@ -112,30 +136,24 @@ def main(argv=None):
     args = parser.parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)
-    device = resolve_device(args.device)
-    data_name, sampler = make_sampler()
-    print(f"device={device} torch={torch.__version__} threads={torch.get_num_threads()} batch={args.batch_size} "
-          f"data={data_name} grid={list(sampler.factor_sizes)} amp={args.amp} compile={args.compile}")
-
-    render = BatchSource(sampler, args.batch_size, 0, device, prefetch=0, fast_path=False)
-    render_rate = time_pipeline(render, min(args.pipeline_steps, 50))
-    fast_sampler = sampler if getattr(sampler, "all_observations", None) is not None else ArraySquares(sampler)
-    fast = BatchSource(fast_sampler, args.batch_size, 0, device, prefetch=0)
-    fast_rate = time_pipeline(fast, args.pipeline_steps)
-    print(f"input pipeline alone: render path {render_rate:8.1f} batches/s | fast path {fast_rate:8.1f} batches/s"
-          f"{' (on device)' if fast.on_device else ''}")
+    result = measure(args.models, steps=args.steps, pipeline_steps=args.pipeline_steps, batch_size=args.batch_size,
+                     device=args.device, amp=args.amp, compile_=args.compile)
+    print(f"device={result['device']} torch={torch.__version__} threads={torch.get_num_threads()} batch={args.batch_size} "
+          f"data={result['data']} grid={result['grid']} amp={args.amp} compile={args.compile}")
+    print(f"input pipeline alone: render path {result['render']:8.1f} batches/s | fast path {result['fast']:8.1f} batches/s"
+          f"{' (on device)' if result['fast_on_device'] else ''}")
     print(f"{'model':<14}{'train steps/s':>14}{'render/train':>14}{'fast/train':>12}")
-    for name in args.models:
-        rate = time_training(name, sampler, args.steps, args.batch_size, device, args.amp, args.compile)
-        # a second batch doubles the pipeline's work per step
-        per_step = 2 if build_model(name, in_channels=1, latent_dim=10, dataset_size=10**6).uses_second_batch else 1
-        print(f"{name:<14}{rate:14.2f}{render_rate / per_step / rate:14.1f}{fast_rate / per_step / rate:12.1f}")
+    for name, row in result["models"].items():
+        rate, per_step = row["steps_per_s"], row["batches_per_step"]
+        print(f"{name:<14}{rate:14.2f}{result['render'] / per_step / rate:14.1f}{result['fast'] / per_step / rate:12.1f}")
     if "beta_vae" in args.models:
         # the whole engine (logging, checkpoint at the end excluded from the rate, export, held-out error)
         import tempfile
 
         from dismetrics_models import train
 
+        device = resolve_device(args.device)
+        _, sampler = make_sampler()
         with tempfile.TemporaryDirectory() as out:
             config = train("beta_vae", sampler, steps=args.steps + 3, batch_size=args.batch_size, device=device,
                            out=out, heldout_size=64, progress=False, amp=args.amp, compile=args.compile,

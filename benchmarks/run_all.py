@@ -3,8 +3,12 @@
     python benchmarks/run_all.py [--quick] [--out benchmarks/RESULTS.md]
 
 Each benchmark times our code and its reference computation in the same process, back to back, on
-the same inputs (see each script's docstring for what the reference is). ``--quick`` uses smaller
-sizes (for a smoke run); RESULTS.md is made without it.
+the same inputs (see each script's docstring for what the reference is): the information metrics,
+WDG, the wider metrics, DCI and SAP, the intervention scores, ``dismetrics score --jobs``, dSprites
+serving (cache vs rendering on the fly) and each model's training step against its input pipeline.
+``--quick`` uses smaller sizes (for a smoke run); RESULTS.md is made without it. The markdown is
+rewritten after each benchmark, so an interrupted run keeps the rows it has; it records the load
+average, since timings on a busy machine understate the ratios of code that uses threads.
 """
 
 from __future__ import annotations
@@ -91,6 +95,43 @@ def intervention_metrics(quick):
     return bench_intervention_metrics.main(["--repeats", "1" if quick else "3"])
 
 
+def dsprites_render(quick):
+    """Issue 5's choice: serve training batches from the rendered cache or render them on the fly."""
+    import tempfile
+
+    import bench_dsprites_render
+
+    batches = 50 if quick else 300
+    with tempfile.TemporaryDirectory() as directory:
+        result = bench_dsprites_render.measure(directory, batches)
+    print(bench_dsprites_render.report(result))
+    note = f"full 737,280-image cache rendered in {result['render_s']:.0f} s, then memory-mapped"
+    return [
+        {"benchmark": "dSprites batch-64 serving: memory-mapped cache vs rendering on the fly", "ours_s": 1 / result["cached"],
+         "reference_s": 1 / result["on_the_fly"], "ratio": result["cached"] / result["on_the_fly"], "note": note},
+        {"benchmark": "dSprites batch-64 trainer fast path (one gather from the cache) vs on the fly",
+         "ours_s": 1 / result["gather"], "reference_s": 1 / result["on_the_fly"], "ratio": result["gather"] / result["on_the_fly"],
+         "note": "seconds per batch"},
+    ]
+
+
+def train(quick):
+    """Issue 7's throughput: each model's CPU training step against the input pipeline that feeds it."""
+    import bench_train
+    from dismetrics_models.registry import MODELS
+
+    models = ["beta_vae", "factor_vae"] if quick else list(MODELS)
+    result = bench_train.measure(models, steps=5 if quick else 20, pipeline_steps=50 if quick else 200)
+    rows = []
+    for name, row in result["models"].items():
+        pipeline_s = row["batches_per_step"] / result["fast"]
+        rows.append({"benchmark": f"train {name}: input pipeline (fast path) vs one training step, batch 64, {result['device']}",
+                     "ours_s": pipeline_s, "reference_s": 1 / row["steps_per_s"], "ratio": 1 / row["steps_per_s"] / pipeline_s,
+                     "note": f"{row['steps_per_s']:.1f} steps/s; ratio > 1: the model, not the data, is the bottleneck"})
+    print(f"input pipeline: render path {result['render']:.1f} batches/s, fast path {result['fast']:.1f} batches/s")
+    return rows
+
+
 BENCHMARKS = {
     "info_metrics": info_metrics,
     "wdg": wdg,
@@ -98,6 +139,8 @@ BENCHMARKS = {
     "predictor_metrics": predictor_metrics,
     "intervention_metrics": intervention_metrics,
     "score_jobs": score_jobs,
+    "dsprites_render": dsprites_render,
+    "train": train,
 }
 
 
@@ -112,12 +155,52 @@ def machine_description() -> str:
             f"Python {platform.python_version()}, numpy {np.__version__}, thread pools: {blas}")
 
 
+def markdown(rows: list[dict], logs: dict[str, str], command: str, load: str) -> str:
+    """The RESULTS.md text: how it was made, the machine, one table row per result, each benchmark's printout."""
+    lines = [
+        "# Benchmark results",
+        "",
+        f"Made by `{command}` on {datetime.date.today().isoformat()}.",
+        "",
+        f"Machine: {machine_description()}.",
+        "",
+        f"Load average (1, 5, 15 min) {load}.",
+        "",
+        "`ours_s` and `reference_s` are seconds (best or median of a few runs, as each script says); "
+        "`ratio` = reference / ours.",
+        "",
+        "| benchmark | ours (s) | reference (s) | ratio | note |",
+        "| --- | --- | --- | --- | --- |",
+    ]
+    for row in rows:
+        lines.append(f"| {row['benchmark']} | {row['ours_s']:.4g} | {row['reference_s']:.4g} | {row['ratio']:.1f} | {row['note']} |")
+    printed = {name: log.rstrip() for name, log in logs.items() if log.strip()}
+    if printed:
+        lines += ["", "## What the benchmarks printed", ""]
+        for name, log in printed.items():
+            lines += [f"### {name}", "", "```text", log, "```", ""]
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def _load() -> str:
+    try:
+        return "{:.2f}, {:.2f}, {:.2f}".format(*os.getloadavg())
+    except OSError:
+        return "unknown"
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--only", nargs="*", default=list(BENCHMARKS), choices=list(BENCHMARKS))
-    parser.add_argument("--out", default=None, help="write a markdown report (e.g. benchmarks/RESULTS.md)")
+    parser.add_argument("--out", default=None, help="write a markdown report (e.g. benchmarks/RESULTS.md), "
+                        "rewritten after each benchmark so that a long run keeps what it has")
     args = parser.parse_args(argv)
+    command = "python benchmarks/run_all.py" + (" --quick" if args.quick else "")
+    if args.only != list(BENCHMARKS):
+        command += " --only " + " ".join(args.only)
+    command += f" --out {args.out}" if args.out else ""
+    load_at_start = _load()
     rows, logs = [], {}
     for name in args.only:
         started = time.perf_counter()
@@ -127,30 +210,11 @@ def main(argv=None):
             row.setdefault("note", "")
             rows.append(row)
         print(f"[{name}: {time.perf_counter() - started:.0f} s]", file=sys.stderr)
-    columns = ["benchmark", "ours_s", "reference_s", "ratio", "note"]
-    print_table(rows, columns)
-    if args.out:
-        lines = [
-            "# Benchmark results",
-            "",
-            f"Made by `python benchmarks/run_all.py{' --quick' if args.quick else ''} --out {args.out}` on "
-            f"{datetime.date.today().isoformat()}.",
-            "",
-            f"Machine: {machine_description()}.",
-            "",
-            "`ours_s` and `reference_s` are seconds (best or median of a few runs, as each script says); "
-            "`ratio` = reference / ours.",
-            "",
-            "| benchmark | ours (s) | reference (s) | ratio | note |",
-            "| --- | --- | --- | --- | --- |",
-        ]
-        for row in rows:
-            lines.append(f"| {row['benchmark']} | {row['ours_s']:.4g} | {row['reference_s']:.4g} | {row['ratio']:.1f} | {row['note']} |")
-        lines += ["", "## Each benchmark's own output", ""]
-        for name, log in logs.items():
-            lines += [f"### {name}", "", "```text", log.rstrip(), "```", ""]
-        with open(args.out, "w") as handle:
-            handle.write("\n".join(lines) + "\n")
+        if args.out:
+            with open(args.out, "w") as handle:
+                handle.write(markdown(rows, logs, command, f"{load_at_start} at the start, {_load()} after {name}"))
+    print_table(rows, ["benchmark", "ours_s", "reference_s", "ratio", "note"])
+    return rows
 
 
 if __name__ == "__main__":

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import inspect
+import json
 import sys
 import time
 from typing import Callable, Sequence
@@ -128,11 +129,44 @@ def _write_table(table, path: str) -> None:
         raise SystemExit(f"--out must end in .json or .csv; got {path!r}")
 
 
+def parse_metric_params(text: str | None) -> dict | None:
+    """``--metric-params``: a JSON object ``{metric: {parameter: value}}``, or ``@FILE`` holding one."""
+    if not text:
+        return None
+    source = "--metric-params"
+    if text.startswith("@"):
+        source = text[1:]
+        try:
+            with open(source) as handle:
+                text = handle.read()
+        except OSError as error:
+            raise ValueError(f"--metric-params: cannot read {source!r}: {error.strerror}") from None
+    try:
+        params = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise ValueError(f"{source} is not JSON ({error.msg} at character {error.pos}): {text[:80]!r}") from None
+    if not isinstance(params, dict) or not all(isinstance(v, dict) for v in params.values()):
+        raise ValueError(f'{source} must be a JSON object {{metric: {{parameter: value}}}}, e.g. '
+                         f'\'{{"factor_vae": {{"n_train": 1000}}}}\'; got {text[:80]!r}')
+    return params
+
+
 def _cmd_score(args: argparse.Namespace) -> int:
     from .scoring import score_model_dirs, scores_table
 
     if args.out and not (args.out.endswith(".json") or args.out.endswith(".csv")):
         print(f"--out must end in .json or .csv; got {args.out!r}", file=sys.stderr)
+        return 2
+    try:
+        metric_params = parse_metric_params(args.metric_params)
+    except ValueError as error:
+        print(str(error), file=sys.stderr)
+        return 2
+    from .evaluate import available_metrics
+
+    stray = sorted(set(metric_params or {}) - set(available_metrics()))
+    if stray:
+        print(f"--metric-params names unknown metric(s) {stray}; `dismetrics metrics` lists them.", file=sys.stderr)
         return 2
     metrics = args.metrics.split(",") if args.metrics else "all"
     outcomes = score_model_dirs(
@@ -140,7 +174,7 @@ def _cmd_score(args: argparse.Namespace) -> int:
         progress=not args.quiet and sys.stderr.isatty(), metrics=metrics,
         exclude=args.exclude.split(",") if args.exclude else (), repeats=args.repeats, seed=args.seed,
         n=args.n, n_test=args.n_test, dataset=args.dataset, dataset_path=args.dataset_path,
-        representation=args.representation,
+        representation=args.representation, metric_params=metric_params,
     )
     table = scores_table(outcomes)
     if args.out:
@@ -194,6 +228,8 @@ def build_parser() -> argparse.ArgumentParser:
     score.add_argument("--seed", type=int, default=0, help="evaluation seed (default 0)")
     score.add_argument("--n", type=int, default=10_000, help="points encoded for the sample metrics (default 10000)")
     score.add_argument("--n-test", type=int, default=5_000, help="test points for the predictor metrics (default 5000)")
+    score.add_argument("--metric-params", default=None,
+                       help='extra arguments per metric, JSON or @FILE: \'{"factor_vae": {"n_train": 1000}}\'')
     score.add_argument("--out", default=None, help="combined table, .json or .csv")
     score.add_argument("--jobs", type=int, default=1, help="local worker processes (default 1)")
     score.add_argument("--dask-scheduler", default=None, help="address of an existing Dask scheduler, e.g. tcp://127.0.0.1:8786")

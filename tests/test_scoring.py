@@ -182,3 +182,25 @@ def test_load_callable_errors():
                           ("numpy:pi", "not callable")]:
         with pytest.raises(ValueError, match=message):
             load_callable(spec)
+
+
+def test_cli_metric_params_reach_the_metric_and_bad_ones_are_refused(tmp_path, dirs, capsys):
+    import dismetrics as dm
+
+    out = tmp_path / "binned.csv"
+    assert main(["score", "--model-dir", dirs[1], "--metrics", "mig", "--metric-params", '{"mig": {"bins": 5}}',
+                 "--out", str(out), "--quiet"]) == 0
+    arrays = modeldir.read_codes(dirs[1])
+    assert pd.read_csv(out)["value"].iloc[0] == pytest.approx(dm.mig(arrays["codes"], arrays["factors"], bins=5).value,
+                                                              abs=1e-14)
+    params_file = tmp_path / "params.json"
+    params_file.write_text('{"mig": {"bins": 7}}')
+    assert main(["score", "--model-dir", dirs[2], "--metrics", "mig", "--metric-params", f"@{params_file}", "--quiet"]) == 0
+    document = json.loads(open(os.path.join(dirs[2], "scores.json")).read())
+    assert document["settings"]["metric_params"] == {"mig": {"bins": 7}}
+    capsys.readouterr()
+    for bad, message in [("{mig: 5}", "not JSON"), ('{"mig": 5}', "JSON object"), ('[1]', "JSON object"),
+                         ('{"nope": {}}', "unknown metric"), (f"@{tmp_path / 'absent.json'}", "cannot read")]:
+        assert main(["score", "--model-dir", dirs[3], "--metric-params", bad, "--quiet"]) == 2
+        assert message in capsys.readouterr().err
+    assert not os.path.exists(os.path.join(dirs[3], "scores.json"))

@@ -43,7 +43,7 @@ GRIDS = {
 
 BUDGETS = {
     # 2 CPU cores, under an hour: 3 models x 2 strengths x 1 seed x 1,500 steps, the quickstart's
-    # reduced scoring sizes (dismetrics_models.quickstart.QUICKSTART_SIZES; DCI with xgboost).
+    # reduced scoring sizes (dismetrics_models.quickstart.QUICKSTART_SIZES; DCI with its default backend).
     "small": {"models": ["beta_vae", "factor_vae", "beta_tcvae"], "grid": "small", "seeds": [0], "steps": 1_500,
               "score": "quickstart"},
     # A GPU: every model, the papers' grids, 5 seeds, 300,000 steps, reference scoring sizes.

@@ -342,6 +342,24 @@ def test_explicitness_noise_near_half_and_deterministic():
     assert result == dm.explicitness(codes, factors, random_state=2)
 
 
+@pytest.mark.parametrize("logistic", ["lbfgs", "liblinear_ovr"])
+def test_explicitness_records_iterations_instead_of_warning(logistic):
+    import warnings
+
+    from sklearn.exceptions import ConvergenceWarning
+
+    x_train, y_train, x_test, y_test = make_split(noise=0.5)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        stopped = dm.explicitness(x_train, y_train, codes_test=x_test, factors_test=y_test, logistic=logistic, max_iter=2)
+    assert not [w for w in caught if issubclass(w.category, ConvergenceWarning)]
+    assert stopped.details["converged"] is False
+    assert list(stopped.details["iterations_per_factor"]) == [2, 2, 2]
+    full = dm.explicitness(x_train, y_train, codes_test=x_test, factors_test=y_test, logistic=logistic, max_iter=10_000)
+    assert full.details["converged"] is True
+    assert (full.details["iterations_per_factor"] < 10_000).all() and (full.details["iterations_per_factor"] > 2).all()
+
+
 def test_one_vs_rest_auc_skips_undefined_classes():
     labels = np.array([0, 0, 1, 1, -1])
     proba = np.array([[0.9, 0.1, 0.0], [0.8, 0.2, 0.0], [0.2, 0.8, 0.0], [0.4, 0.6, 0.0], [0.3, 0.3, 0.4]])

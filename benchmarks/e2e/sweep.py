@@ -1,6 +1,6 @@
 """The end-to-end benchmark: train a sweep of models, score them with every metric, report.
 
-    python benchmarks/e2e/sweep.py --budget small --out runs/e2e-small          # 2 CPU cores, < 1 hour
+    python benchmarks/e2e/sweep.py --budget small --out runs/e2e-small          # 2 CPU cores, 40 min
     python benchmarks/e2e/sweep.py --budget paper --out runs/e2e-paper --device cuda
     python benchmarks/e2e/sweep.py --budget small --out runs/e2e-small --dask-scheduler tcp://HOST:8786
 
@@ -42,8 +42,9 @@ GRIDS = {
 }
 
 BUDGETS = {
-    # 2 CPU cores, under an hour: 3 models x 2 strengths x 1 seed x 1,500 steps, the quickstart's
-    # reduced scoring sizes (dismetrics_models.quickstart.QUICKSTART_SIZES; DCI with its default backend).
+    # 2 CPU cores, under an hour (39 min 50 s measured on 2 quiet cores, docs/e2e.md): 3 models x 2 strengths
+    # x 1 seed x 1,500 steps, the quickstart's reduced scoring sizes (dismetrics_models.quickstart.QUICKSTART_SIZES;
+    # DCI with its default backend).
     "small": {"models": ["beta_vae", "factor_vae", "beta_tcvae"], "grid": "small", "seeds": [0], "steps": 1_500,
               "score": "quickstart"},
     # A GPU: every model, the papers' grids, 5 seeds, 300,000 steps, reference scoring sizes.

@@ -41,19 +41,21 @@ def test_every_docs_page_is_in_the_nav():
     assert pages - listed == set(), "pages missing from mkdocs.yml's nav"
 
 
-def test_cli_page_states_the_quickstart_sizes():
-    """docs/cli.md's `dismetrics score` example claims to be the quickstart's sizes: keep it true."""
+def test_cli_page_states_the_small_budget_sizes():
+    """docs/cli.md's `dismetrics score` example claims to be the small e2e budget's sizes: keep it true."""
     import json
     import re
 
     from dismetrics.cli import parse_metric_params
-    from dismetrics_models.quickstart import QUICKSTART_SIZES
+
+    sys.path.insert(0, str(ROOT / "benchmarks" / "e2e"))
+    from sweep import SMALL_SCORE_SIZES
 
     text = (ROOT / "docs" / "cli.md").read_text()
     command = re.search(r"dismetrics score --model-dir runs/b (.*?)\n```", text, re.S).group(1)
     sizes = dict(re.findall(r"--(n|n-test|repeats) (\d+)", command))
     assert {"n": int(sizes["n"]), "n_test": int(sizes["n-test"]), "repeats": int(sizes["repeats"])} == {
-        key: QUICKSTART_SIZES[key] for key in ("n", "n_test", "repeats")}
-    assert re.search(r"--exclude (\S+)", command).group(1).split(",") == QUICKSTART_SIZES["exclude"]
+        key: SMALL_SCORE_SIZES[key] for key in ("n", "n_test", "repeats")}
+    assert re.search(r"--exclude (\S+)", command).group(1).split(",") == SMALL_SCORE_SIZES["exclude"]
     params = parse_metric_params(re.search(r"--metric-params '(.*?)'", command, re.S).group(1))
-    assert params == json.loads(json.dumps(QUICKSTART_SIZES["metric_params"]))
+    assert params == json.loads(json.dumps(SMALL_SCORE_SIZES["metric_params"]))

@@ -27,7 +27,7 @@ from .modeldir import SCORES_FILE
 __all__ = ["read_scores", "write_report", "model_summary"]
 
 TABLE_COLUMNS = ["model_dir", "model", "dataset", "model_seed", "regularization", "regularization_value",
-                 "recon_error", "metric", "value", "repeat", "seed", "seconds", "error"]
+                 "recon_error", "steps", "metric", "value", "repeat", "seed", "seconds", "error"]
 
 
 def _rows_from_scores_document(document: dict) -> pd.DataFrame:
@@ -72,7 +72,7 @@ def read_scores(paths: Iterable) -> pd.DataFrame:
 def model_summary(table: pd.DataFrame) -> pd.DataFrame:
     """Mean value of each metric per model dir (over repeats), with the model's description."""
     ok = table[(table["error"] == "") & table["value"].notna()]
-    keys = ["model_dir", "model", "dataset", "regularization_value", "recon_error"]
+    keys = ["model_dir", "model", "dataset", "regularization_value", "steps", "recon_error"]
     described = ok[keys].drop_duplicates("model_dir").set_index("model_dir")
     wide = ok.pivot_table(index="model_dir", columns="metric", values="value", aggfunc="mean")
     return described.join(wide)
@@ -82,15 +82,24 @@ def _slug(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]+", "_", str(text)).strip("_") or "x"
 
 
-def _group_label(row) -> str:
+def _finite(value) -> bool:
+    return isinstance(value, (int, float, np.integer, np.floating)) and bool(np.isfinite(value))
+
+
+def _group_label(row, with_steps: bool = False) -> str:
+    """The violin a row belongs to: model kind and regularization strength (seeds pooled), and the
+    training steps when the table mixes step budgets (a 1-step control is not a trained model)."""
     model = row["model"] if isinstance(row["model"], str) else "model"
     value = row["regularization_value"]
-    return f"{model}\n{value:g}" if isinstance(value, (int, float)) and np.isfinite(value) else model
+    label = f"{model}\n{value:g}" if _finite(value) else model
+    steps = row.get("steps")
+    return f"{label}\n{steps:g} steps" if with_steps and _finite(steps) else label
 
 
 def _violin(ax, table: pd.DataFrame, metric: str) -> None:
     data = table[(table["metric"] == metric) & (table["error"] == "") & table["value"].notna()].copy()
-    data["group"] = data.apply(_group_label, axis=1)
+    with_steps = "steps" in data and data["steps"].dropna().nunique() > 1
+    data["group"] = data.apply(_group_label, axis=1, with_steps=with_steps)
     groups = sorted(data["group"].unique())
     values = [data.loc[data["group"] == g, "value"].to_numpy() for g in groups]
     positions = np.arange(1, len(groups) + 1)

@@ -244,8 +244,8 @@ def scores_table(outcomes: Sequence[ScoreOutcome]) -> pd.DataFrame:
     """One tidy table of every (model dir, metric, repeat) with the model's description.
 
     Columns: ``model_dir``, ``model``, ``dataset``, ``model_seed``, ``regularization``,
-    ``regularization_value``, ``recon_error``, then ``metric``, ``value``, ``repeat``, ``seed``,
-    ``seconds``, ``error``.
+    ``regularization_value``, ``recon_error``, ``steps`` (training steps of the config), then ``metric``,
+    ``value``, ``repeat``, ``seed``, ``seconds``, ``error``.
     """
     records = []
     for outcome in outcomes:
@@ -262,8 +262,10 @@ def scores_table(outcomes: Sequence[ScoreOutcome]) -> pd.DataFrame:
             "regularization": reg_key,
             "regularization_value": hyper.get(reg_key) if reg_key else None,
             "recon_error": config.get("recon_error_heldout"),
+            "steps": config.get("steps"),
         }
         for row in outcome.rows:
             records.append({**base, **{c: row.get(c) for c in ROW_COLUMNS}})
-    columns = ["model_dir", "model", "dataset", "model_seed", "regularization", "regularization_value", "recon_error", *ROW_COLUMNS]
+    columns = ["model_dir", "model", "dataset", "model_seed", "regularization", "regularization_value", "recon_error", "steps",
+               *ROW_COLUMNS]
     return pd.DataFrame(records, columns=columns)

@@ -204,3 +204,34 @@ def test_cli_metric_params_reach_the_metric_and_bad_ones_are_refused(tmp_path, d
         assert main(["score", "--model-dir", dirs[3], "--metric-params", bad, "--quiet"]) == 2
         assert message in capsys.readouterr().err
     assert not os.path.exists(os.path.join(dirs[3], "scores.json"))
+
+
+def test_report_splits_violins_by_steps_only_when_budgets_differ(tmp_path):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from dismetrics.report import _violin
+
+    trained = make_dir(tmp_path / "trained", 0, 0.05, beta=4)
+    control = make_dir(tmp_path / "control", 1, 1.0, beta=4)
+    config = modeldir.read_config(control)
+    modeldir.write_config(control, {**config, "steps": 1})
+    table = scores_table(score_model_dirs([str(trained), str(control)], metrics=["mig"], repeats=2))
+    assert sorted(table.drop_duplicates("model_dir")["steps"]) == [0, 1]
+
+    def labels(frame):
+        fig, ax = plt.subplots()
+        _violin(ax, frame, "mig")
+        names = [t.get_text() for t in ax.get_xticklabels()]
+        plt.close(fig)
+        return names
+
+    assert labels(table) == ["beta_vae\n4\n0 steps", "beta_vae\n4\n1 steps"]
+    same_budget = table.assign(steps=1)
+    assert labels(same_budget) == ["beta_vae\n4"]  # seeds of one configuration are pooled
+    assert labels(table.drop(columns="steps")) == ["beta_vae\n4"]  # tables written before the column existed
+    written = tmp_path / "all.csv"
+    table.to_csv(written, index=False)
+    assert "steps" in read_scores([str(written)]).columns

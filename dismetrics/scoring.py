@@ -203,6 +203,19 @@ def _score_for_pool(args: tuple) -> ScoreOutcome:
     return score_model_dir(directory, force=force, **settings_kwargs)
 
 
+def process_pool(jobs: int):
+    """The local pool of ``--jobs``: ``jobs`` spawned processes (not forked: forking a process that holds
+    numba/torch/OpenMP threads can deadlock), each capping its thread pools at cpus / jobs
+    (:func:`dismetrics._parallel.limit_threads`) so that the jobs together do not oversubscribe the cores."""
+    import multiprocessing  # noqa: PLC0415
+    from concurrent.futures import ProcessPoolExecutor  # noqa: PLC0415
+
+    from ._parallel import limit_threads, threads_per_worker  # noqa: PLC0415
+
+    return ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("spawn"),
+                               initializer=limit_threads, initargs=(threads_per_worker(jobs),))
+
+
 def score_model_dirs(directories: Sequence, *, jobs: int = 1, dask_scheduler: str | None = None, force: bool = False,
                      progress: bool = False, **settings_kwargs) -> list[ScoreOutcome]:
     """Score many model dirs: serially (``jobs=1``), over a local process pool (``jobs > 1``), or on an
@@ -227,11 +240,7 @@ def score_model_dirs(directories: Sequence, *, jobs: int = 1, dask_scheduler: st
                 outcomes.append(_score_for_pool(task))
                 bar.update(1)
             return outcomes
-        import multiprocessing  # noqa: PLC0415
-        from concurrent.futures import ProcessPoolExecutor  # noqa: PLC0415
-
-        # spawn, not fork: forking a process that holds numba/torch/OpenMP threads can deadlock.
-        with ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
+        with process_pool(jobs) as pool:
             for outcome in pool.map(_score_for_pool, tasks):
                 outcomes.append(outcome)
                 bar.update(1)

@@ -6,10 +6,9 @@ One gradient-boosted tree predictor per factor, on all code dims; the feature im
 
 from __future__ import annotations
 
-import os
-
 import numpy as np
 
+from .._parallel import available_threads
 from .._validation import check_choice, check_positive_int, check_random_state
 from ..result import MetricResult
 from ._split import check_factor_types, encode_with_training_labels, split_for_predictors
@@ -97,7 +96,7 @@ def completeness_from_importance(importance) -> float:
 
 def _resolve_n_jobs(n_jobs) -> int:
     if n_jobs is None or n_jobs == -1:
-        return os.cpu_count() or 1
+        return available_threads()
     return check_positive_int(n_jobs, name="n_jobs")
 
 

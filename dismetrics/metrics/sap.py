@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .._parallel import available_threads
 from .._validation import check_positive_int, check_random_state
 from ..result import MetricResult
 from ._split import split_for_predictors
@@ -60,7 +61,7 @@ def sap_score_matrix(codes_train, factors_train, codes_test, factors_test, *, di
     else:
         from joblib import Parallel, delayed
 
-        values = Parallel(n_jobs=-1 if n_jobs is None else n_jobs, prefer="threads")(
+        values = Parallel(n_jobs=available_threads() if n_jobs in (None, -1) else n_jobs, prefer="threads")(
             delayed(_svc_accuracy)(codes_train[:, i], factors_train[:, k], codes_test[:, i], factors_test[:, k], dual)
             for i, k in pairs)
     return np.asarray(values, dtype=np.float64).reshape(d, k_count)

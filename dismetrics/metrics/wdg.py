@@ -4,13 +4,13 @@ Wasserstein total correlation", Eq. 12-13 and Appendix D), and the exact 1-D Was
 from __future__ import annotations
 
 import numbers
-import os
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
 from .._kernels import wasserstein as kernels
 from .._kernels.info import encode_factor_columns
+from .._parallel import available_threads
 from .._validation import as_real_array, check_choice, check_codes_and_factors, check_random_state
 from ..result import MetricResult
 
@@ -114,7 +114,7 @@ def _dependency_matrix(codes, normalize, labels_by_point, value_counts, offsets,
         return kernels.paper_code_dependency_row(s, order, perms[i], labels_by_point, value_counts, offsets), False
 
     d = codes.shape[1]
-    workers = max(1, min(d, os.cpu_count() or 1))
+    workers = max(1, min(d, available_threads()))
     if workers == 1:
         rows = [row(i) for i in range(d)]
     else:

@@ -23,16 +23,12 @@ import numpy as np
 import pandas as pd
 
 from .modeldir import SCORES_FILE
+from .scoring import TABLE_COLUMNS, ScoreOutcome, scores_table
 
 __all__ = ["read_scores", "write_report", "model_summary"]
 
-TABLE_COLUMNS = ["model_dir", "model", "dataset", "model_seed", "regularization", "regularization_value",
-                 "recon_error", "steps", "metric", "value", "repeat", "seed", "seconds", "error"]
-
 
 def _rows_from_scores_document(document: dict) -> pd.DataFrame:
-    from .scoring import ScoreOutcome, scores_table  # noqa: PLC0415
-
     outcome = ScoreOutcome(document.get("model_dir", ""), "scored", document.get("rows", []), "", document.get("config"))
     return scores_table([outcome])
 

@@ -64,6 +64,10 @@ REGULARIZATION_KEYS = {
 }
 
 ROW_COLUMNS = ["metric", "value", "repeat", "seed", "seconds", "error"]
+#: The columns of a combined score table (``scores_table``, ``dismetrics score --out``): the model's
+#: description, then the evaluation row.
+TABLE_COLUMNS = ["model_dir", "model", "dataset", "model_seed", "regularization", "regularization_value", "recon_error",
+                 "steps", *ROW_COLUMNS]
 
 
 @dataclass
@@ -275,6 +279,4 @@ def scores_table(outcomes: Sequence[ScoreOutcome]) -> pd.DataFrame:
         }
         for row in outcome.rows:
             records.append({**base, **{c: row.get(c) for c in ROW_COLUMNS}})
-    columns = ["model_dir", "model", "dataset", "model_seed", "regularization", "regularization_value", "recon_error", "steps",
-               *ROW_COLUMNS]
-    return pd.DataFrame(records, columns=columns)
+    return pd.DataFrame(records, columns=TABLE_COLUMNS)

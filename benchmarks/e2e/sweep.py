@@ -42,6 +42,8 @@ GRIDS = {
 }
 
 #: Scoring sizes of the small budget: reduced, every metric but DCI-ES, 3 repeats (DCI with its default backend).
+#: Written out, not derived from the quickstart's QUICKSTART_SIZES: the committed results of the small run
+#: (benchmarks/e2e/results_small) were scored with these, and the quickstart's sizes may change on their own.
 SMALL_SCORE_SIZES = {
     "n": 5_000,
     "n_test": 2_500,

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import warnings
 from typing import Sequence
 
 import numpy as np
 
 from .._validation import check_choice, check_positive_int, check_random_state
 from ..result import MetricResult
+from ._fit import fit_to_max_iter
 from ._intervention import (
     DEFAULT_CHUNK_SIZE,
     describe_seed,
@@ -139,13 +139,8 @@ def beta_vae_score(
     eval_points, eval_labels = make_points(n_eval, "beta-VAE eval")
 
     model = _make_classifier(logistic, max_iter, classifier_seed)
-    with warnings.catch_warnings():
-        # The reference settings (max_iter=100) often stop lbfgs early; the result is still the
-        # reference's, so the warning only adds noise.
-        from sklearn.exceptions import ConvergenceWarning
-
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        model.fit(train_points, train_labels)
+    # The reference settings (max_iter=100) often stop lbfgs early; the result is still the reference's.
+    fit_to_max_iter(model, train_points, train_labels)
     train_accuracy = float(np.mean(model.predict(train_points) == train_labels))
     eval_correct = model.predict(eval_points) == eval_labels
     eval_accuracy = float(np.mean(eval_correct))

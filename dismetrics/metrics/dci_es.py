@@ -12,12 +12,12 @@ S is the size of the code relative to the ground truth. D, C and I of the same f
 from __future__ import annotations
 
 import numbers
-import warnings
 
 import numpy as np
 
 from .._validation import check_choice, check_codes_and_factors, check_positive_int, check_random_state
 from ..result import MetricResult
+from ._fit import fit_to_max_iter
 
 __all__ = ["dci_es", "dci_es_size", "explicitness_from_curve", "DEFAULT_CAPACITIES"]
 
@@ -130,11 +130,7 @@ def _mlp_parameter_count(width: int, inputs: int, outputs: int) -> int:
 
 
 def _probe_loss(model, kind: str, x_train, y_train, x_test, y_test) -> float:
-    from sklearn.exceptions import ConvergenceWarning
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        model.fit(x_train, y_train)
+    fit_to_max_iter(model, x_train, y_train)
     prediction = model.predict(x_test)
     if kind == "classification":
         return float(np.mean(prediction != y_test))

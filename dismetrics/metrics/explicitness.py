@@ -3,12 +3,11 @@ NeurIPS 2018), and ``modularity_explicitness``, both halves of that paper's metr
 
 from __future__ import annotations
 
-import warnings
-
 import numpy as np
 
 from .._validation import check_choice, check_positive_int, check_random_state
 from ..result import MetricResult
+from ._fit import fit_to_max_iter
 from ._split import encode_with_training_labels, split_for_predictors
 from .modularity import modularity
 
@@ -64,16 +63,6 @@ def _iterations(model) -> int:
     return int(np.max(model.n_iter_))
 
 
-def _fit(model, x_train: np.ndarray, y_train: np.ndarray):
-    """Fit like the reference, which stops at ``max_iter`` converged or not; the iterations are
-    recorded in the details instead of sklearn's ConvergenceWarning (one per factor per repeat)."""
-    from sklearn.exceptions import ConvergenceWarning
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        return model.fit(x_train, y_train)
-
-
 def explicitness(codes, factors, *, codes_test=None, factors_test=None, logistic: str = "lbfgs",
                  max_iter: int = 100, random_state=0) -> MetricResult:
     r"""Explicitness: how well a linear classifier reads each factor out of the (standardized) code.
@@ -117,7 +106,7 @@ def explicitness(codes, factors, *, codes_test=None, factors_test=None, logistic
     iterations = np.zeros(k_count, dtype=np.int64)
     for k in range(k_count):
         y_train, y_test, _ = encode_with_training_labels(split.factors_train[:, k], split.factors_test[:, k])
-        model = _fit(_classifier(logistic, model_seed, max_iter), x_train, y_train)
+        model = fit_to_max_iter(_classifier(logistic, model_seed, max_iter), x_train, y_train)
         iterations[k] = _iterations(model)
         auc_train[k], _ = one_vs_rest_auc(y_train, model.predict_proba(x_train))
         auc_test[k], classes_test = one_vs_rest_auc(y_test, model.predict_proba(x_test))

@@ -9,12 +9,12 @@ division by zero) the choice made here is stated in the docstring.
 from __future__ import annotations
 
 import numbers
-import warnings
 
 import numpy as np
 
 from .._validation import check_choice, check_codes_and_factors, check_positive_int, check_random_state
 from ..result import MetricResult
+from ._fit import fit_to_max_iter
 from ._histogram import discrete_mutual_info
 from .mig_sup import check_two_factors
 
@@ -135,16 +135,13 @@ def infom_infoc_from_nmi(nmi: np.ndarray, active: np.ndarray) -> dict:
 
 def _logistic_log_loss(features: np.ndarray, labels: np.ndarray, max_iter: int) -> float:
     """In-sample log loss of the authors' probe: unpenalized multinomial lbfgs, balanced class weights."""
-    from sklearn.exceptions import ConvergenceWarning
     from sklearn.linear_model import LogisticRegression
     from sklearn.metrics import log_loss
 
     # C = inf is "no penalty" (sklearn >= 1.8 deprecates penalty=None in its favour); lbfgs is multinomial.
     model = LogisticRegression(C=np.inf, tol=1e-4, fit_intercept=True, class_weight="balanced", solver="lbfgs",
                                max_iter=max_iter)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        model.fit(features, labels)
+    fit_to_max_iter(model, features, labels)
     return float(log_loss(labels, model.predict_proba(features), labels=model.classes_))
 
 

@@ -13,8 +13,8 @@
 Torch is imported only when a torch object is handed in (detected through ``sys.modules``), so the
 metrics core never imports it by itself.
 
-A path is read as a model dir (see :mod:`dismetrics.modeldir`): its exported encoder is loaded with
-torch alone and wrapped like any torch module, with the input layout its config records.
+A path is read as a model dir (see :mod:`dismetrics.modeldir`): its encoder graph is loaded with torch
+alone, running no code from the dir, and wrapped like any torch module, with the input layout it records.
 """
 
 from __future__ import annotations
@@ -214,6 +214,7 @@ def as_representation(
     random_state=None,
     channels_first: bool = True,
     name: str | None = None,
+    trust_model_code: bool = False,
 ) -> Representation:
     """Wrap ``obj`` as a :class:`Representation`.
 
@@ -239,6 +240,11 @@ def as_representation(
         unchanged. Batches of another rank are never transposed.
     name : str, optional
         Name used in error messages (default: the callable's or module's name).
+    trust_model_code : bool, default False
+        Model dirs only. An encoder stored as an encoder graph (``encoder.npz``) loads without running any
+        code from the dir. Any other encoder file (a ``torch.export`` archive ``encoder.pt2``), whose
+        loading unpickles data and so can run arbitrary code, is refused unless this is True: set it
+        only for model dirs whose source you trust (see the "Security and trust" docs page).
     """
     if isinstance(obj, Representation):
         if mode == obj.mode and batch_size is None and random_state is None and name is None:
@@ -254,8 +260,12 @@ def as_representation(
 
         path = os.fspath(obj)
         config = modeldir.read_config(path)  # a clear ModelDirError (a ValueError) for anything else
+        module = modeldir.load_encoder(path, trust_model_code=trust_model_code)
+        # an encoder graph says its input layout; a legacy (trusted) archive relies on the config
+        layout = getattr(module, "input_layout", None)
+        dir_channels_first = layout == "channels_first" if layout else bool(config.get("channels_first", False))
         return Representation(
-            _torch_encode_fn(modeldir.load_encoder(path), channels_first=bool(config.get("channels_first", False))),
+            _torch_encode_fn(module, channels_first=dir_channels_first),
             mode=mode,
             batch_size=DEFAULT_TORCH_BATCH_SIZE if batch_size is None else batch_size,
             random_state=random_state,

@@ -18,7 +18,8 @@ protocol (MODELS.md) and writes a model dir (DESIGN.md) that ``dismetrics score`
   only on the seed and ``s``;
 - a CSV log with one row per step (every loss term, KL, TC estimates, discriminator accuracy, steps/s)
   and a progress bar;
-- at the end: the encoder exported with ``torch.export`` (loads with torch alone), the reconstruction
+- at the end: the encoder written as an encoder graph (``encoder.npz``: layers as data, plain weights;
+  loads with torch alone and runs no code from the file), the reconstruction
   error on held-out samples, and the config ``dismetrics.json``.
 """
 
@@ -40,7 +41,7 @@ import torch
 
 from dismetrics import modeldir
 
-from .architectures import ChannelsLastEncoder, Encoder, IMAGE_SIZE
+from .architectures import IMAGE_SIZE
 from .base import VAEBase
 from .data import BatchSource
 from .registry import get_model_class
@@ -274,18 +275,6 @@ def _set_rng_state(state: Mapping[str, Any]) -> None:
         torch.cuda.set_rng_state_all(state["torch_cuda"])
 
 
-class _TanhMeans(torch.nn.Module):
-    """An encoder whose means are bounded by tanh (WAE's ``tanh_means``), as the model uses them."""
-
-    def __init__(self, encoder: torch.nn.Module) -> None:
-        super().__init__()
-        self.encoder = encoder
-
-    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        mean, logvar = self.encoder(x)
-        return torch.tanh(mean), logvar
-
-
 # ---- TC of the mean and sampled representations ------------------------------------------------------
 class _TCLog:
     """Every ``every`` steps, the Gaussian TC (covariance-based, ``gaussian_tc_from_cov``) of the mean
@@ -336,17 +325,15 @@ class _TCLog:
 
 # ---- export -----------------------------------------------------------------------------------------
 def export_encoder(model: VAEBase, path: Path) -> Path:
-    """Export the encoder (channels-last input, dynamic batch) with ``torch.export`` to ``path``."""
-    encoder = Encoder(model.in_channels, model.latent_dim, model.arch)
-    encoder.load_state_dict({k: v.detach().float().cpu() for k, v in model.encoder.state_dict().items()})
-    if model.hp.get("tanh_means", False):
-        encoder = _TanhMeans(encoder)
-    wrapped = ChannelsLastEncoder(encoder).eval()
-    example = torch.rand(2, IMAGE_SIZE, IMAGE_SIZE, model.in_channels)
-    batch = torch.export.Dim("batch", min=1)
-    with torch.no_grad():
-        program = torch.export.export(wrapped, (example,), dynamic_shapes=({0: batch},))
-    return modeldir.atomic_write(path, lambda handle: torch.export.save(program, handle))
+    """Write the encoder to ``path`` as an encoder graph (:mod:`dismetrics.encoder_graph`): its layers as
+    data and its weights as plain float32 arrays, taking channels-last observations ``(n, 64, 64, C)``.
+    Loading it (``dismetrics.modeldir.load_encoder``) needs torch alone and unpickles nothing."""
+    encoder = model.encoder
+    return modeldir.save_encoder(
+        path, [encoder.convs, encoder.fc], input_shape=(IMAGE_SIZE, IMAGE_SIZE, model.in_channels),
+        input_layout="channels_last", outputs="mean_logvar", latent_dim=model.latent_dim,
+        mean_transform="tanh" if model.hp.get("tanh_means", False) else "identity",
+    )
 
 
 def heldout_reconstruction_error(model: VAEBase, sampler, seed: int, n: int, device: torch.device, chunk: int = 256) -> float:
@@ -561,7 +548,8 @@ def train(
         if start > steps:
             raise ValueError(f"resume: the checkpoint is at step {start}, past the requested steps={steps}.")
     elif overwrite and out.exists():
-        for name in (modeldir.CHECKPOINT_FILE, modeldir.TRAIN_LOG_FILE, modeldir.ENCODER_FILE, modeldir.CONFIG_FILE, _TCLog.FILE):
+        for name in (modeldir.CHECKPOINT_FILE, modeldir.TRAIN_LOG_FILE, modeldir.ENCODER_FILE, modeldir.LEGACY_ENCODER_FILE,
+                     modeldir.CONFIG_FILE, _TCLog.FILE):
             (out / name).unlink(missing_ok=True)
     if compile:
         net.encoder.compile()

@@ -31,7 +31,7 @@ SIZES = {"n": 5_000, "n_test": 2_500, "repeats": 2,
 
 def copy_stage(run: Path, stage: Path) -> None:
     stage.mkdir(parents=True, exist_ok=True)
-    for name in ("dismetrics.json", "encoder.pt2"):
+    for name in ("dismetrics.json", "encoder.npz"):
         shutil.copy2(run / name, stage / name)
 
 

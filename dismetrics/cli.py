@@ -105,17 +105,36 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 
 
 def _print_summary(table, outcomes, out=None) -> None:
+    """The mean of each metric per dir, and what was skipped or rescored and why (stdout; not errors)."""
     out = out or sys.stdout
-    ok = table[table["error"].fillna("") == ""]
+    ok = table[(table["error"].fillna("") == "") & table["metric"].notna()]
     if not ok.empty:
         summary = ok.groupby(["model_dir", "metric"], sort=False)["value"].agg(["mean", "std", "count"]).reset_index()
         wide = summary.pivot(index="metric", columns="model_dir", values="mean")
         print(wide.to_string(float_format=lambda v: f"{v:.4f}"), file=out)
     for outcome in outcomes:
-        if outcome.status == "failed":
-            print(f"FAILED {outcome.model_dir}: {outcome.reason}", file=out)
-        elif outcome.status == "skipped":
+        if outcome.status == "skipped":
             print(f"skipped {outcome.model_dir}: {outcome.reason} (--force to rescore)", file=out)
+        for note in outcome.notes:
+            print(f"rescored {outcome.model_dir}: {note}", file=out)
+
+
+def _failure_lines(outcomes, wrote_out: bool) -> tuple[list[str], list[str]]:
+    """``(failures, warnings)``: one line per failed dir, per metric that errored on a dir, per dir
+    whose scores.json could not be written (failures: exit status 1); warnings do not change it."""
+    failures, warnings = [], []
+    for outcome in outcomes:
+        if outcome.status == "failed":
+            failures.append(f"FAILED {outcome.model_dir}: {outcome.reason}")
+            continue
+        for metric, failed, total, error in outcome.metric_errors():
+            repeats = f" ({failed} of {total} repeats)" if total > 1 else ""
+            failures.append(f"ERROR {outcome.model_dir}: metric {metric}{repeats}: {' '.join(error.split())}")
+        if outcome.write_error:
+            where = "they are in --out only" if wrote_out else "they were not saved anywhere (pass --out)"
+            failures.append(f"NOT SAVED {outcome.model_dir}: {outcome.write_error}; its scores were computed and {where}")
+        warnings += [f"warning: {outcome.model_dir}: {text}" for text in outcome.warnings]
+    return failures, warnings
 
 
 def _write_table(table, path: str) -> None:
@@ -151,39 +170,77 @@ def parse_metric_params(text: str | None) -> dict | None:
     return params
 
 
+def _score_error(message: str) -> None:
+    print(f"dismetrics score: {message}", file=sys.stderr)
+
+
 def _cmd_score(args: argparse.Namespace) -> int:
-    from .scoring import score_model_dirs, scores_table
+    """Exit status: 0 every dir scored (or skipped) with every metric and saved; 1 a dir failed, a metric
+    errored on a dir, or a file could not be written; 2 the command cannot run (bad arguments, unknown
+    metric names, a --representation that cannot be loaded, an unreachable Dask scheduler). Failures are
+    printed to stderr, one line each, also under --quiet; --out holds every computed row regardless."""
+    from .scoring import SchedulerError, load_callable, score_model_dirs, scores_table
 
     if args.out and not (args.out.endswith(".json") or args.out.endswith(".csv")):
-        print(f"--out must end in .json or .csv; got {args.out!r}", file=sys.stderr)
+        _score_error(f"--out must end in .json or .csv; got {args.out!r}")
+        return 2
+    if args.jobs < 1:
+        _score_error(f"--jobs must be at least 1; got {args.jobs}")
         return 2
     try:
         metric_params = parse_metric_params(args.metric_params)
     except ValueError as error:
-        print(str(error), file=sys.stderr)
+        _score_error(str(error))
         return 2
     from .evaluate import available_metrics
 
-    stray = sorted(set(metric_params or {}) - set(available_metrics()))
-    if stray:
-        print(f"--metric-params names unknown metric(s) {stray}; `dismetrics metrics` lists them.", file=sys.stderr)
+    known = available_metrics()
+    metrics = "all" if not args.metrics or args.metrics == "all" else [m.strip() for m in args.metrics.split(",") if m.strip()]
+    exclude = [m.strip() for m in args.exclude.split(",") if m.strip()] if args.exclude else []
+    for option, names in (("--metrics", [] if metrics == "all" else metrics), ("--exclude", exclude),
+                          ("--metric-params", list(metric_params or {}))):
+        stray = sorted(set(names) - set(known))
+        if stray:
+            _score_error(f"{option} names unknown metric(s) {stray}; `dismetrics metrics` lists them.")
+            return 2
+    if metrics != "all" and not metrics:
+        _score_error("--metrics names no metric.")
         return 2
-    metrics = args.metrics.split(",") if args.metrics else "all"
-    outcomes = score_model_dirs(
-        args.model_dir, jobs=args.jobs, dask_scheduler=args.dask_scheduler, force=args.force,
-        progress=not args.quiet and sys.stderr.isatty(), metrics=metrics,
-        exclude=args.exclude.split(",") if args.exclude else (), repeats=args.repeats, seed=args.seed,
-        n=args.n, n_test=args.n_test, dataset=args.dataset, dataset_path=args.dataset_path,
-        representation=args.representation, metric_params=metric_params,
-    )
+    if args.representation:
+        try:
+            load_callable(args.representation)
+        except Exception as error:  # noqa: BLE001 - the user's module may raise anything on import
+            _score_error(f"--representation: {' '.join(str(error).split())}")
+            return 2
+    try:
+        outcomes = score_model_dirs(
+            args.model_dir, jobs=args.jobs, dask_scheduler=args.dask_scheduler, force=args.force,
+            progress=not args.quiet and sys.stderr.isatty(), metrics=metrics, exclude=exclude,
+            repeats=args.repeats, seed=args.seed, n=args.n, n_test=args.n_test, dataset=args.dataset,
+            dataset_path=args.dataset_path, representation=args.representation, metric_params=metric_params,
+            trust_model_code=args.trust_model_code,
+        )
+    except (SchedulerError, ValueError) as error:
+        _score_error(" ".join(str(error).split()))
+        return 2
     table = scores_table(outcomes)
+    status = 0
+    wrote_out = False
     if args.out:
-        _write_table(table, args.out)
+        try:
+            _write_table(table, args.out)
+            wrote_out = True
+        except OSError as error:
+            _score_error(f"cannot write --out {args.out!r} ({type(error).__name__}: {error})")
+            status = 1
+    failures, warnings = _failure_lines(outcomes, wrote_out)
+    for line in failures + warnings:
+        _score_error(line)
     if not args.quiet:
         _print_summary(table, outcomes)
-        if args.out:
+        if wrote_out:
             print(f"wrote {args.out}")
-    return 1 if any(o.status == "failed" for o in outcomes) else 0
+    return 1 if failures else status
 
 
 def _cmd_report(args: argparse.Namespace) -> int:
@@ -221,7 +278,9 @@ def build_parser() -> argparse.ArgumentParser:
     score.add_argument("--model-dir", action="append", required=True, help="a model dir (repeat for many)")
     score.add_argument("--dataset", default=None, help="data-set name, overriding the model dir's config")
     score.add_argument("--dataset-path", default=None, help="data-set file, overriding the model dir's config")
-    score.add_argument("--representation", default=None, help="module:function, a numpy callable to score instead of the encoder")
+    score.add_argument("--representation", default=None,
+                       help="module:function or path/to/file.py:function, a numpy callable to score instead of the "
+                            "encoder (modules are not looked up in the current directory)")
     score.add_argument("--metrics", default=None, help="comma-separated metric names (default: all)")
     score.add_argument("--exclude", default=None, help="comma-separated metric names to leave out")
     score.add_argument("--repeats", type=int, default=1, help="independent repeats (default 1)")
@@ -233,8 +292,10 @@ def build_parser() -> argparse.ArgumentParser:
     score.add_argument("--out", default=None, help="combined table, .json or .csv")
     score.add_argument("--jobs", type=int, default=1, help="local worker processes (default 1)")
     score.add_argument("--dask-scheduler", default=None, help="address of an existing Dask scheduler, e.g. tcp://127.0.0.1:8786")
-    score.add_argument("--force", action="store_true", help="rescore dirs already scored with the same settings")
-    score.add_argument("--quiet", action="store_true", help="no progress bars, no summary")
+    score.add_argument("--force", action="store_true", help="rescore dirs already scored with the same settings and inputs")
+    score.add_argument("--trust-model-code", action="store_true",
+                       help="load model code that may execute arbitrary Python: only for model dirs you trust")
+    score.add_argument("--quiet", action="store_true", help="no progress bars, no summary (failures are still printed to stderr)")
     score.set_defaults(func=_cmd_score)
     report = sub.add_parser("report", help="figures and an HTML page from score tables")
     report.add_argument("scores", nargs="+", help="score tables (.csv/.json from dismetrics score --out), scores.json files or model dirs")
@@ -246,6 +307,8 @@ def build_parser() -> argparse.ArgumentParser:
     datasets.add_argument("--path", action="append", help="NAME=PATH of a data-set file to check (repeatable)")
     datasets.set_defaults(func=_cmd_datasets)
     sub.add_parser("quickstart", help="train a beta-VAE and a control on procedural dSprites, score, report (needs [models])",
+                   add_help=False)
+    sub.add_parser("reexport", help="convert model dirs' encoder.pt2 to the safe encoder graph encoder.npz (needs [models])",
                    add_help=False)
     sub.add_parser("train", help="train a reference model (needs the [models] extra); see dismetrics train --help", add_help=False)
     return parser
@@ -281,6 +344,15 @@ def _cmd_datasets(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_reexport(rest: list[str]) -> int:
+    try:
+        from dismetrics_models.reexport import main as reexport_main
+    except ImportError as error:  # torch missing, most likely
+        print(f"dismetrics reexport needs the [models] extra (PyTorch): {error}", file=sys.stderr)
+        return 2
+    return int(reexport_main(rest) or 0)
+
+
 def _cmd_quickstart(rest: list[str]) -> int:
     try:
         from dismetrics_models.quickstart import main as quickstart_main
@@ -296,6 +368,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _cmd_train(argparse.Namespace(), argv[1:])
     if argv and argv[0] == "quickstart":
         return _cmd_quickstart(argv[1:])
+    if argv and argv[0] == "reexport":
+        return _cmd_reexport(argv[1:])
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):

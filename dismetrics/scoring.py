@@ -2,25 +2,32 @@
 
 A model dir (see :mod:`dismetrics.modeldir`) is scored from, in this order of preference:
 
-1. a representation given as ``module:function`` (a numpy callable), with the data set of the
-   config or the one given;
-2. its exported encoder (``encoder.pt2``, loaded with torch alone) and the data set of its config;
+1. a representation given as ``module:function`` or ``path/to/file.py:function`` (a numpy callable),
+   with the data set of the config or the one given;
+2. its exported encoder (``encoder.npz``, loaded with torch alone) and the data set of its config;
 3. its ``codes.npz`` (precomputed codes and factors: the sample metrics and unsupervised scores run on
    them; the intervention metrics, which need an encoder, are left out and say so).
 
-The scores go to ``DIR/scores.json`` (atomically), together with the settings that produced them;
-a dir already scored with the same settings is skipped unless ``force=True``.
+The scores go to ``DIR/scores.json`` (atomically, merged under a lock), one entry per settings key,
+each with a digest of what was scored (the files and the dismetrics version) and a checksum of the
+entry. A dir is skipped only when an entry with the same settings has the same digest and an intact
+checksum, unless ``force=True``; otherwise it is rescored and the outcome says why.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import importlib
+import importlib.util
 import json
+import os
+import sys
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Iterator, Sequence
 
 import pandas as pd
 
@@ -33,18 +40,23 @@ from .modeldir import (
     SCORES_FILE,
     ModelDirError,
     atomic_write_text,
+    check_dataset_params,
+    encoder_path,
     read_codes,
     read_config,
 )
 
 __all__ = [
     "REGULARIZATION_KEYS",
+    "SCORES_FORMAT",
     "ScoreOutcome",
+    "SchedulerError",
     "score_settings",
     "score_model_dir",
     "score_model_dirs",
     "scores_table",
     "load_callable",
+    "read_scores_entries",
 ]
 
 #: The hyperparameter that sets each model's regularization strength (MODELS.md's grids).
@@ -69,26 +81,71 @@ ROW_COLUMNS = ["metric", "value", "repeat", "seed", "seconds", "error"]
 TABLE_COLUMNS = ["model_dir", "model", "dataset", "model_seed", "regularization", "regularization_value", "recon_error",
                  "steps", *ROW_COLUMNS]
 
+#: Version of the ``scores.json`` layout this module writes (format 1: one entry, no digest).
+SCORES_FORMAT = 2
+#: The sidecar file locked (``fcntl.flock``) around the read-merge-write of ``scores.json``.
+LOCK_FILE = ".scores.json.lock"
+#: Largest ``scores.json`` read (a larger one is ignored: rescored and replaced).
+MAX_SCORES_BYTES = 64 << 20
+#: Seconds to wait for the lock of a ``scores.json`` before giving up on writing it.
+LOCK_TIMEOUT = 60.0
+#: Seconds to wait for a Dask scheduler to answer.
+DASK_CONNECT_TIMEOUT = 5.0
+
+
+class SchedulerError(RuntimeError):
+    """The Dask scheduler could not be reached (or its address is malformed): nothing was scored."""
+
 
 @dataclass
 class ScoreOutcome:
-    """What happened to one model dir."""
+    """What happened to one model dir.
+
+    ``status``: ``"scored"``, ``"skipped"`` (an intact entry of ``scores.json`` has these settings and
+    the digest of these inputs) or ``"failed"`` (``reason`` says why; ``rows`` is empty). ``notes``: why
+    stored scores were not reused (informational); ``warnings``: what the user should know even under
+    ``--quiet`` (a ``scores.json`` entry that fails its checksum); ``write_error``: ``scores.json`` could
+    not be written (the rows are still here). ``digest``: the digest of what was scored.
+    """
 
     model_dir: str
-    status: str  # "scored", "skipped" (already scored with these settings) or "failed"
+    status: str
     rows: list[dict] = field(default_factory=list)
     reason: str = ""
     config: dict | None = None
     seconds: float = 0.0
+    notes: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    write_error: str = ""
+    digest: str | None = None
+
+    def metric_errors(self) -> list[tuple[str, int, int, str]]:
+        """``(metric, failed repeats, repeats, first error)`` for each metric with an error row."""
+        seen: dict[str, list] = {}
+        for row in self.rows:
+            name = str(row.get("metric"))
+            entry = seen.setdefault(name, [0, 0, ""])
+            entry[1] += 1
+            if row.get("error"):
+                entry[0] += 1
+                entry[2] = entry[2] or str(row["error"])
+        return [(name, failed, total, error) for name, (failed, total, error) in seen.items() if failed]
+
+    @property
+    def ok(self) -> bool:
+        """Scored or skipped, with no metric error and its scores written."""
+        return self.status != "failed" and not self.write_error and not self.metric_errors()
 
 
 def score_settings(*, metrics="all", exclude=(), repeats=1, seed=0, n=10_000, n_test=5_000,
                    dataset=None, dataset_path=None, representation=None, metric_params=None) -> dict[str, Any]:
-    """The settings that identify a scoring run (stored in scores.json; equal settings are skipped).
+    """The settings that identify a scoring run (stored in scores.json; equal settings are skipped
+    when the inputs are unchanged too).
 
     ``metric_params`` (``{metric: {parameter: value}}``, as :func:`dismetrics.evaluate.evaluate` takes
     it) must be JSON data, since it is stored; it enters the settings only when given, so runs without
-    it keep their settings key.
+    it keep their settings key. A ``representation`` given as ``path/to/file.py:function`` is stored
+    with the file's absolute path (workers elsewhere load the same file).
     """
     settings = {
         "metrics": metrics if isinstance(metrics, str) else sorted(metrics),
@@ -99,7 +156,7 @@ def score_settings(*, metrics="all", exclude=(), repeats=1, seed=0, n=10_000, n_
         "n_test": int(n_test),
         "dataset": dataset,
         "dataset_path": str(dataset_path) if dataset_path else None,
-        "representation": representation,
+        "representation": _absolute_representation_spec(representation) if representation else representation,
         "dismetrics_version": __version__,
     }
     if metric_params:
@@ -115,15 +172,112 @@ def _settings_key(settings: dict) -> str:
     return hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:16]
 
 
-def load_callable(spec: str) -> Callable:
-    """``"package.module:function"`` -> the function (a clear error if it cannot be found)."""
-    module_name, sep, attribute = spec.partition(":")
-    if not sep or not module_name or not attribute:
-        raise ValueError(f"--representation must look like 'module:function'; got {spec!r}.")
+# ---- --representation ------------------------------------------------------------------------
+def _split_spec(spec: str) -> tuple[str, str]:
+    source, sep, attribute = str(spec).rpartition(":")
+    if not sep or not source or not attribute:
+        raise ValueError(f"--representation must look like 'module:function' or 'path/to/file.py:function'; got {spec!r}.")
+    return source, attribute
+
+
+def _is_file_spec(source: str) -> bool:
+    return source.endswith(".py") or "/" in source or os.sep in source
+
+
+def _absolute_representation_spec(spec: str) -> str:
+    source, attribute = _split_spec(spec)
+    if _is_file_spec(source):
+        return f"{os.path.abspath(os.path.expanduser(source))}:{attribute}"
+    return spec
+
+
+_SYS_PATH_LOCK = threading.RLock()
+
+
+@contextlib.contextmanager
+def _without_current_directory() -> Iterator[None]:
+    """``sys.path`` without the entries that stand for the current directory (``''``, ``'.'``, the cwd
+    itself: what ``python -m`` puts first), unless the user put them there through ``PYTHONPATH``. A
+    module of the same name in the current directory must not shadow the one the user means."""
+    cwd = os.path.realpath(os.getcwd())
+    explicit = {os.path.realpath(p) for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p}
+
+    def is_cwd(entry: str) -> bool:
+        real = os.path.realpath(entry or ".")
+        return real == cwd and real not in explicit
+
+    with _SYS_PATH_LOCK:  # worker threads (a Dask worker) load callables concurrently
+        saved = list(sys.path)
+        filtered = [entry for entry in saved if not is_cwd(entry)]
+        sys.path[:] = filtered
+        try:
+            yield
+        finally:
+            added = [entry for entry in sys.path if entry not in filtered]  # what the import itself added
+            sys.path[:] = saved + [entry for entry in added if entry not in saved]
+
+
+def _module_from_file(path: str):
+    module_name = "_dismetrics_representation_" + hashlib.sha256(path.encode()).hexdigest()[:12]
+    if module_name in sys.modules:
+        return sys.modules[module_name]
+    spec = importlib.util.spec_from_file_location(module_name, path)
+    if spec is None or spec.loader is None:
+        raise ValueError(f"cannot load {path!r} as Python source for --representation.")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[module_name] = module
     try:
-        module = importlib.import_module(module_name)
-    except ImportError as error:
-        raise ValueError(f"cannot import module {module_name!r} for --representation ({error}).") from None
+        spec.loader.exec_module(module)
+    except BaseException:
+        del sys.modules[module_name]
+        raise
+    return module
+
+
+def _representation_source(spec: str) -> str | None:
+    """The file that defines the callable of ``spec`` (hashed into the digest), or None."""
+    source, _ = _split_spec(spec)
+    if _is_file_spec(source):
+        return os.path.abspath(os.path.expanduser(source))
+    try:
+        with _without_current_directory():
+            found = importlib.util.find_spec(source)
+    except (ImportError, ValueError):
+        return None
+    return found.origin if found is not None and found.origin and os.path.isfile(found.origin) else None
+
+
+def load_callable(spec: str) -> Callable:
+    """``"package.module:function"`` or ``"path/to/file.py:function"`` -> the function (a clear
+    ``ValueError`` if it cannot be found).
+
+    A module name is imported from the installed packages and ``PYTHONPATH``, never implicitly from the
+    current directory (``python -m`` puts it first on ``sys.path``, where a stray file of that name
+    would shadow the module meant); a file of your own is named by its path."""
+    source, attribute = _split_spec(spec)
+    if _is_file_spec(source):
+        path = os.path.abspath(os.path.expanduser(source))
+        if not os.path.isfile(path):
+            raise ValueError(f"--representation {spec!r}: no file {path!r}.")
+        try:
+            module = _module_from_file(path)
+        except ValueError:
+            raise
+        except Exception as error:
+            raise ValueError(f"cannot load {path!r} for --representation ({type(error).__name__}: {error}).") from None
+        module_name = path
+    else:
+        module_name = source
+        try:
+            with _without_current_directory():
+                module = importlib.import_module(module_name)
+        except ImportError as error:
+            hint = ""
+            if os.path.exists(os.path.join(os.getcwd(), module_name.split(".")[0] + ".py")) or os.path.isdir(
+                    os.path.join(os.getcwd(), module_name.split(".")[0])):
+                hint = (f"; the current directory is not searched: give the file instead "
+                        f"(./{module_name.replace('.', '/')}.py:{attribute}) or add its folder to PYTHONPATH")
+            raise ValueError(f"cannot import module {module_name!r} for --representation ({error}{hint}).") from None
     target: Any = module
     for part in attribute.split("."):
         if not hasattr(target, part):
@@ -134,77 +288,332 @@ def load_callable(spec: str) -> Callable:
     return target
 
 
-def _sampler_for(config: dict | None, dataset: str | None, dataset_path) -> Any:
+# ---- what is scored, and its digest -------------------------------------------------------------
+def _config_dataset(config: dict | None) -> dict | None:
+    if not config:
+        return None
+    spec = config.get("dataset")
+    if isinstance(spec, str):
+        return {"name": spec}
+    return spec if isinstance(spec, dict) else None
+
+
+def _resolve_dataset_path(directory: Path, path: str) -> Path:
+    """A config's relative data-set path: inside the model dir when the file is there (a dir shipped
+    with its data), else relative to the current directory (where the trainer was run)."""
+    candidate = Path(path).expanduser()
+    if candidate.is_absolute():
+        return candidate
+    inside = directory / candidate
+    return inside if inside.exists() else candidate
+
+
+def _dataset_source(directory: Path, config: dict | None, settings: dict) -> tuple[Any, Path | None, dict]:
+    """``(name, path, params)`` of the data set to score on: ``--dataset``/``--dataset-path`` when
+    given (the config's parameters are then not used), else the config's (parameters allow-listed)."""
+    if settings["dataset"] or settings["dataset_path"]:
+        path = Path(settings["dataset_path"]).expanduser() if settings["dataset_path"] else None
+        return settings["dataset"], path, {}
+    spec = _config_dataset(config)
+    if spec is None:
+        raise ModelDirError("no data set to score on: the config names none; pass --dataset or --dataset-path.")
+    params = check_dataset_params(spec.get("name"), spec.get("params"))
+    param_path = params.pop("path", None)
+    raw = spec.get("path") or param_path
+    return spec.get("name"), _resolve_dataset_path(directory, raw) if raw else None, params
+
+
+def _sampler_for(directory: Path, config: dict | None, settings: dict) -> Any:
     from .data import get_sampler  # noqa: PLC0415 - the data layer loads lazily
 
-    if dataset or dataset_path:
-        return get_sampler(dataset, path=dataset_path) if dataset_path else get_sampler(dataset)
-    if not config or not isinstance(config.get("dataset"), dict):
-        raise ModelDirError("no data set to score on: the config names none; pass --dataset or --dataset-path.")
-    spec = config["dataset"]
-    params = dict(spec.get("params") or {})
-    if spec.get("path"):
-        return get_sampler(spec.get("name"), path=spec["path"], **params)
-    return get_sampler(spec.get("name"), **params)
+    name, path, params = _dataset_source(directory, config, settings)
+    if path is not None:
+        return get_sampler(name, path=str(path), **params)
+    return get_sampler(name, **params)
 
 
-def _score_rows(directory: Path, config: dict | None, settings: dict) -> pd.DataFrame:
-    representation_spec = settings["representation"]
-    has_encoder = config is not None and (directory / config.get("encoder_file", ENCODER_FILE)).is_file()
-    if representation_spec or has_encoder:
+_FILE_DIGESTS: dict[tuple, str] = {}
+#: Files at least this large (data sets) have their digest memoized per process, on their identity,
+#: size and modification time: a data set shared by many model dirs is read once per run.
+MEMO_DIGEST_BYTES = 64 << 20
+
+
+def _file_digest(path: Path) -> str:
+    """sha256 of a file's bytes."""
+    stat = path.stat()
+    identity = (os.path.realpath(path), stat.st_dev, stat.st_ino, stat.st_size, stat.st_mtime_ns)
+    if identity in _FILE_DIGESTS:
+        return _FILE_DIGESTS[identity]
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    if stat.st_size >= MEMO_DIGEST_BYTES:
+        _FILE_DIGESTS[identity] = digest.hexdigest()
+    return digest.hexdigest()
+
+
+def _path_digest(path: Path) -> str:
+    """A data set's digest: a file's sha256; for a directory (SmallNORB, Cars3D), the sha256 of the
+    names, sizes and modification times of its files."""
+    if path.is_file():
+        return _file_digest(path)
+    if path.is_dir():
+        listing = sorted((p.name, p.stat().st_size, p.stat().st_mtime_ns) for p in path.iterdir() if p.is_file())
+        return "dir:" + hashlib.sha256(json.dumps(listing).encode()).hexdigest()
+    if path.exists():
+        raise ModelDirError(f"the data set {str(path)!r} is neither a regular file nor a directory.")
+    return "missing"
+
+
+def _plan(directory: Path, config: dict | None, settings: dict) -> tuple[str, Path | None]:
+    """How the dir is scored (``"representation"``, ``"encoder"`` or ``"codes"``) and its encoder file."""
+    encoder = encoder_path(directory, config) if config is not None else None
+    if settings["representation"]:
+        return "representation", encoder
+    if encoder is not None:
+        return "encoder", encoder
+    if (directory / CODES_FILE).is_file():
+        return "codes", encoder
+    if config is None:
+        raise ModelDirError(f"{str(directory)!r} has neither {CONFIG_FILE} with an encoder nor {CODES_FILE}: nothing to score.")
+    raise ModelDirError(f"{str(directory)!r} has no exported encoder ({config.get('encoder_file', ENCODER_FILE)}) and no "
+                        f"{CODES_FILE}: nothing to score.")
+
+
+def _inputs(directory: Path, config: dict | None, settings: dict, kind: str, encoder: Path | None) -> dict[str, str]:
+    """The digest of each input of a scoring: the config, the codes and the encoder file (those present),
+    the data set (when the scoring reads one), the file defining ``--representation``, and the version."""
+    inputs = {"dismetrics_version": __version__}
+    for name in (CONFIG_FILE, CODES_FILE):
+        if (directory / name).is_file():
+            inputs[name] = _file_digest(directory / name)
+    if encoder is not None:
+        inputs[encoder.name] = _file_digest(encoder)
+    if kind != "codes":
+        _, path, _ = _dataset_source(directory, config, settings)
+        if path is not None:
+            inputs[f"dataset {path}"] = _path_digest(path)
+        if kind == "representation":
+            source = _representation_source(settings["representation"])
+            if source is not None:
+                inputs[f"representation {source}"] = _file_digest(Path(source))
+    return inputs
+
+
+def _digest(value: Any) -> str:
+    return hashlib.sha256(json.dumps(value, sort_keys=True).encode()).hexdigest()
+
+
+def _entry_checksum(entry: dict) -> str:
+    """The checksum stored as ``rows_digest``: sha256 of the entry's every other field."""
+    return _digest({key: value for key, value in entry.items() if key != "rows_digest"})
+
+
+# ---- scores.json -------------------------------------------------------------------------------
+def _read_document(path: Path) -> tuple[dict | None, str]:
+    """``(document, problem)``: the parsed ``scores.json`` (None if absent or unusable) and what is
+    wrong with it, if anything."""
+    if not path.exists() and not path.is_symlink():
+        return None, ""
+    if not path.is_file():
+        return None, f"{SCORES_FILE} is not a regular file"
+    try:
+        with open(path, "rb") as handle:
+            raw = handle.read(MAX_SCORES_BYTES + 1)
+    except OSError as error:
+        return None, f"{SCORES_FILE} cannot be read ({type(error).__name__}: {error})"
+    if len(raw) > MAX_SCORES_BYTES:
+        return None, f"{SCORES_FILE} is larger than {MAX_SCORES_BYTES} bytes"
+    try:
+        document = json.loads(raw.decode("utf-8"))
+    except (ValueError, RecursionError):
+        return None, f"{SCORES_FILE} is not valid JSON"
+    if not isinstance(document, dict):
+        return None, f"{SCORES_FILE} does not hold a JSON object"
+    return document, ""
+
+
+def read_scores_entries(document: Any) -> dict[str, dict]:
+    """The entries of a parsed ``scores.json``, by settings key: format 2's ``entries``, or the single
+    entry of a format-1 file (which has no digest, so it is never reused). Entries that are not objects
+    with ``settings`` and a list of ``rows`` are left out."""
+    if not isinstance(document, dict):
+        return {}
+    if document.get("format") == SCORES_FORMAT and isinstance(document.get("entries"), dict):
+        candidates = document["entries"]
+    elif "format" not in document and isinstance(document.get("settings_key"), str):
+        legacy = {key: document.get(key) for key in ("settings", "settings_key", "config", "rows")}
+        candidates = {document["settings_key"]: {**legacy, "digest": None, "rows_digest": None}}
+    else:
+        return {}
+    return {key: entry for key, entry in candidates.items()
+            if isinstance(key, str) and isinstance(entry, dict) and isinstance(entry.get("settings"), dict)
+            and isinstance(entry.get("rows"), list) and all(isinstance(row, dict) for row in entry["rows"])}
+
+
+def _stored_rows(directory: Path, key: str, settings: dict, inputs: dict, digest: str,
+                 outcome: ScoreOutcome) -> list[dict] | None:
+    """The rows of an intact ``scores.json`` entry for these settings and this digest, or None (with a
+    note, or a warning for an entry that fails its checksum, on ``outcome``)."""
+    document, problem = _read_document(directory / SCORES_FILE)
+    if problem:
+        outcome.notes.append(f"{problem}: rescored, and the file replaced")
+        return None
+    if document is None:
+        return None
+    if "format" not in document:
+        if read_scores_entries(document):
+            outcome.notes.append(f"{SCORES_FILE} was written by an older dismetrics, with no digest of what it scored: rescored")
+        else:
+            outcome.notes.append(f"{SCORES_FILE} is not a dismetrics scores file: rescored, and the file replaced")
+        return None
+    if document.get("format") != SCORES_FORMAT:
+        outcome.notes.append(f"{SCORES_FILE} has format {document.get('format')!r}, not {SCORES_FORMAT}: rescored")
+        return None
+    raw_entries = document.get("entries")
+    raw = raw_entries.get(key) if isinstance(raw_entries, dict) else None
+    if raw is None:
+        if not isinstance(raw_entries, dict):
+            outcome.notes.append(f"{SCORES_FILE} has no valid 'entries': rescored")
+        return None
+    entry = read_scores_entries({"format": SCORES_FORMAT, "entries": {key: raw}}).get(key)
+    if entry is None or not isinstance(entry.get("rows_digest"), str) or entry.get("rows_digest") != _entry_checksum(entry):
+        outcome.warnings.append(f"{SCORES_FILE}'s entry for these settings fails its checksum (edited since it was "
+                                "written?): ignored and rescored")
+        return None
+    if entry.get("settings") != settings or entry.get("settings_key") != key:
+        outcome.warnings.append(f"{SCORES_FILE}'s entry for these settings holds other settings: ignored and rescored")
+        return None
+    if entry.get("digest") != digest:
+        stored = entry.get("inputs") if isinstance(entry.get("inputs"), dict) else {}
+        changed = sorted(name for name in set(stored) | set(inputs) if stored.get(name) != inputs.get(name))
+        outcome.notes.append(f"changed since scored with these settings ({', '.join(changed) or 'digest'}): rescored")
+        return None
+    return entry["rows"]
+
+
+@contextlib.contextmanager
+def _locked(directory: Path) -> Iterator[None]:
+    """Hold ``DIR/.scores.json.lock`` (an exclusive ``flock``), waiting at most :data:`LOCK_TIMEOUT`."""
+    try:
+        import fcntl  # noqa: PLC0415
+    except ImportError:  # pragma: no cover - Windows: no lock (atomic replace still holds)
+        yield
+        return
+    safe = getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)  # a symlink planted there is not followed
+    try:
+        fd = os.open(directory / LOCK_FILE, os.O_RDWR | os.O_CREAT | safe, 0o666)
+    except PermissionError:  # another user's lock file: flock works on a read-only descriptor too
+        fd = os.open(directory / LOCK_FILE, os.O_RDONLY | safe)
+    try:
+        deadline = time.monotonic() + LOCK_TIMEOUT
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() > deadline:
+                    raise TimeoutError(f"{LOCK_FILE} stayed locked for {LOCK_TIMEOUT:.0f} s") from None
+                time.sleep(0.02)
+        yield
+    finally:
+        os.close(fd)
+
+
+def _store_entry(directory: Path, key: str, entry: dict) -> None:
+    """Merge ``entry`` into ``DIR/scores.json`` under the lock: the other settings' entries are kept."""
+    with _locked(directory):
+        document, _ = _read_document(directory / SCORES_FILE)
+        entries = read_scores_entries(document)
+        entries[key] = entry
+        latest = {name: entry[name] for name in ("settings", "settings_key", "config", "rows")}
+        merged = {"format": SCORES_FORMAT, "model_dir": str(directory), "latest": key, **latest, "entries": entries}
+        atomic_write_text(directory / SCORES_FILE, json.dumps(merged, indent=1, sort_keys=True) + "\n")
+
+
+# ---- scoring -----------------------------------------------------------------------------------
+def _score_rows(directory: Path, config: dict | None, settings: dict, kind: str,
+                trust_model_code: bool = False) -> pd.DataFrame:
+    if kind in ("representation", "encoder"):
         from .representation import as_representation  # noqa: PLC0415
 
-        target = load_callable(representation_spec) if representation_spec else directory
-        representation = as_representation(target)
-        sampler = _sampler_for(config, settings["dataset"], settings["dataset_path"])
+        target = load_callable(settings["representation"]) if kind == "representation" else directory
+        representation = (as_representation(target, trust_model_code=True) if trust_model_code
+                          else as_representation(target))
+        sampler = _sampler_for(directory, config, settings)
         return evaluate(representation, sampler, settings["metrics"], exclude=settings["exclude"],
                         n=settings["n"], n_test=settings["n_test"], repeats=settings["repeats"],
                         random_state=settings["seed"], metric_params=settings.get("metric_params"), progress=False)
-    if (directory / CODES_FILE).is_file():
-        arrays = read_codes(directory)
-        return evaluate_codes(arrays["codes"], arrays["factors"], settings["metrics"], codes_test=arrays.get("codes_test"),
-                              factors_test=arrays.get("factors_test"), exclude=settings["exclude"],
-                              repeats=settings["repeats"], random_state=settings["seed"],
-                              metric_params=settings.get("metric_params"), progress=False)
-    if config is None:
-        raise ModelDirError(f"{str(directory)!r} has neither {CONFIG_FILE} with an encoder nor {CODES_FILE}: nothing to score.")
-    raise ModelDirError(f"{str(directory)!r} has no exported encoder ({ENCODER_FILE}) and no {CODES_FILE}: nothing to score.")
+    arrays = read_codes(directory)
+    return evaluate_codes(arrays["codes"], arrays["factors"], settings["metrics"], codes_test=arrays.get("codes_test"),
+                          factors_test=arrays.get("factors_test"), exclude=settings["exclude"],
+                          repeats=settings["repeats"], random_state=settings["seed"],
+                          metric_params=settings.get("metric_params"), progress=False)
 
 
-def score_model_dir(directory, *, force: bool = False, **settings_kwargs) -> ScoreOutcome:
-    """Score one model dir and write ``DIR/scores.json``; never raises for a bad dir (status "failed")."""
+def _read_config_if_any(directory: Path) -> dict | None:
+    path = directory / CONFIG_FILE
+    if path.is_file():
+        return read_config(directory)
+    if path.exists() or path.is_symlink():
+        raise ModelDirError(f"{str(path)!r} is not a regular file.")
+    return None
+
+
+def _one_line(text: str) -> str:
+    return " ".join(str(text).split())
+
+
+def score_model_dir(directory, *, force: bool = False, trust_model_code: bool = False, **settings_kwargs) -> ScoreOutcome:
+    """Score one model dir and merge its entry into ``DIR/scores.json``; never raises for a bad dir
+    (status "failed", with the reason).
+
+    Skipped (the stored rows returned) only when ``scores.json`` holds an intact entry for these
+    settings whose digest matches the inputs now; otherwise rescored, with a note saying why.
+    ``trust_model_code=True`` lets a legacy encoder file that can run code be loaded (not part of the
+    settings). A ``scores.json`` that cannot be written leaves the rows in the outcome, with
+    ``write_error`` set.
+    """
     directory = Path(directory)
     started = time.perf_counter()
     settings = score_settings(**settings_kwargs)
     key = _settings_key(settings)
-    config = None
+    outcome = ScoreOutcome(str(directory), "scored")
     try:
         if not directory.is_dir():
             raise ModelDirError(f"model dir {str(directory)!r} does not exist or is not a directory.")
-        if (directory / CONFIG_FILE).is_file():
-            config = read_config(directory)
-        scores_path = directory / SCORES_FILE
-        if scores_path.is_file() and not force:
-            try:
-                previous = json.loads(scores_path.read_text())
-            except (json.JSONDecodeError, UnicodeDecodeError):
-                previous = None
-            if isinstance(previous, dict) and previous.get("settings_key") == key:
-                return ScoreOutcome(str(directory), "skipped", previous.get("rows", []), "already scored with these settings",
-                                    config, time.perf_counter() - started)
-        frame = _score_rows(directory, config, settings)
-        rows = json.loads(frame.to_json(orient="records", double_precision=15))
-        document = {"model_dir": str(directory), "settings": settings, "settings_key": key, "config": config, "rows": rows}
-        atomic_write_text(scores_path, json.dumps(document, indent=1, sort_keys=True) + "\n")
-        return ScoreOutcome(str(directory), "scored", rows, "", config, time.perf_counter() - started)
+        outcome.config = _read_config_if_any(directory)
+        kind, encoder = _plan(directory, outcome.config, settings)
+        inputs = _inputs(directory, outcome.config, settings, kind, encoder)
+        outcome.digest = _digest(inputs)
+        if not force:
+            stored = _stored_rows(directory, key, settings, inputs, outcome.digest, outcome)
+            if stored is not None:
+                outcome.status, outcome.rows, outcome.reason = "skipped", stored, "already scored with these settings and inputs"
+                outcome.seconds = time.perf_counter() - started
+                return outcome
+        frame = _score_rows(directory, outcome.config, settings, kind, trust_model_code)
+        outcome.rows = json.loads(frame.to_json(orient="records", double_precision=15))
     except Exception as error:  # one bad dir must not stop the others; the reason is reported
-        reason = f"{type(error).__name__}: {error}"
-        return ScoreOutcome(str(directory), "failed", [], reason, config, time.perf_counter() - started)
+        outcome.status, outcome.rows = "failed", []
+        outcome.reason = _one_line(f"{type(error).__name__}: {error}")
+        outcome.seconds = time.perf_counter() - started
+        return outcome
+    entry = {"settings": settings, "settings_key": key, "digest": outcome.digest, "inputs": inputs,
+             "config": outcome.config, "rows": outcome.rows, "scored_at": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
+    entry["rows_digest"] = _entry_checksum(entry)
+    try:
+        _store_entry(directory, key, entry)
+    except (OSError, TimeoutError) as error:
+        outcome.write_error = _one_line(f"could not write {SCORES_FILE} ({type(error).__name__}: {error})")
+    outcome.seconds = time.perf_counter() - started
+    return outcome
 
 
 def _score_for_pool(args: tuple) -> ScoreOutcome:
-    directory, force, settings_kwargs = args
-    return score_model_dir(directory, force=force, **settings_kwargs)
+    directory, force, trust_model_code, settings_kwargs = args
+    return score_model_dir(directory, force=force, trust_model_code=trust_model_code, **settings_kwargs)
 
 
 def process_pool(jobs: int):
@@ -220,20 +629,40 @@ def process_pool(jobs: int):
                                initializer=limit_threads, initargs=(threads_per_worker(jobs),))
 
 
+def _dask_client(address: str):
+    try:
+        from distributed import Client  # noqa: PLC0415
+    except ImportError:
+        raise ValueError("--dask-scheduler needs the [dask] extra: pip install 'dismetrics[dask]'.") from None
+    try:
+        return Client(address, timeout=DASK_CONNECT_TIMEOUT)
+    except Exception as error:  # OSError (unreachable), ValueError/TypeError (malformed address), ...
+        raise SchedulerError(f"cannot connect to the Dask scheduler {address!r}: "
+                             f"{_one_line(f'{type(error).__name__}: {error}')}") from None
+
+
+def _result_or_failure(future, task: tuple, what: str) -> ScoreOutcome:
+    """A future's outcome; a worker that died (killed for memory, a lost Dask worker) fails its dir."""
+    try:
+        return future.result()
+    except Exception as error:  # BrokenProcessPool, KilledWorker, CancelledError, ...
+        return ScoreOutcome(task[0], "failed", reason=_one_line(f"{what} scoring it failed ({type(error).__name__}: {error})"))
+
+
 def score_model_dirs(directories: Sequence, *, jobs: int = 1, dask_scheduler: str | None = None, force: bool = False,
-                     progress: bool = False, **settings_kwargs) -> list[ScoreOutcome]:
+                     progress: bool = False, trust_model_code: bool = False, **settings_kwargs) -> list[ScoreOutcome]:
     """Score many model dirs: serially (``jobs=1``), over a local process pool (``jobs > 1``), or on an
     existing Dask distributed cluster (``dask_scheduler="tcp://host:port"``). Results come back in the
-    order of ``directories`` and are the same whichever way they ran."""
-    tasks = [(str(d), force, settings_kwargs) for d in directories]
+    order of ``directories`` and are the same whichever way they ran. An unreachable or malformed
+    scheduler address raises :class:`SchedulerError` within :data:`DASK_CONNECT_TIMEOUT` seconds."""
+    score_settings(**settings_kwargs)  # bad settings raise here, once, not once per dir
+    if settings_kwargs.get("representation"):  # a file path means the same file to every worker
+        settings_kwargs = {**settings_kwargs, "representation": _absolute_representation_spec(settings_kwargs["representation"])}
+    tasks = [(str(d), force, trust_model_code, settings_kwargs) for d in directories]
     if dask_scheduler:
-        try:
-            from distributed import Client  # noqa: PLC0415
-        except ImportError:
-            raise ValueError("--dask-scheduler needs the [dask] extra: pip install 'dismetrics[dask]'.") from None
-        with Client(dask_scheduler) as client:
+        with _dask_client(dask_scheduler) as client:
             futures = client.map(_score_for_pool, tasks, pure=False)
-            return client.gather(futures)
+            return [_result_or_failure(future, task, "the Dask task") for future, task in zip(futures, tasks)]
     from tqdm.auto import tqdm  # noqa: PLC0415
 
     bar = tqdm(total=len(tasks), desc="model dirs", unit="dir", disable=not progress)
@@ -245,12 +674,17 @@ def score_model_dirs(directories: Sequence, *, jobs: int = 1, dask_scheduler: st
                 bar.update(1)
             return outcomes
         with process_pool(jobs) as pool:
-            for outcome in pool.map(_score_for_pool, tasks):
-                outcomes.append(outcome)
+            futures = [pool.submit(_score_for_pool, task) for task in tasks]
+            for future, task in zip(futures, tasks):
+                outcomes.append(_result_or_failure(future, task, "the worker process"))
                 bar.update(1)
         return outcomes
     finally:
         bar.close()
+
+
+def _number(value: Any) -> Any:
+    return value if isinstance(value, (int, float)) and not isinstance(value, bool) else None
 
 
 def scores_table(outcomes: Sequence[ScoreOutcome]) -> pd.DataFrame:
@@ -258,25 +692,32 @@ def scores_table(outcomes: Sequence[ScoreOutcome]) -> pd.DataFrame:
 
     Columns: ``model_dir``, ``model``, ``dataset``, ``model_seed``, ``regularization``,
     ``regularization_value``, ``recon_error``, ``steps`` (training steps of the config), then ``metric``,
-    ``value``, ``repeat``, ``seed``, ``seconds``, ``error``.
+    ``value``, ``repeat``, ``seed``, ``seconds``, ``error``. A failed dir gives one row with no
+    ``metric`` and no ``value`` whose ``error`` is the reason; a metric that failed gives its rows with
+    no ``value`` and the error.
     """
     records = []
     for outcome in outcomes:
-        config = outcome.config or {}
-        model = config.get("model")
-        hyper = config.get("hyperparameters") or {}
-        reg_key = REGULARIZATION_KEYS.get(model)
+        config = outcome.config if isinstance(outcome.config, dict) else {}
+        model = config.get("model") if isinstance(config.get("model"), str) else None
+        hyper = config.get("hyperparameters") if isinstance(config.get("hyperparameters"), dict) else {}
+        reg_key = REGULARIZATION_KEYS.get(model) if model else None
         dataset = config.get("dataset")
+        dataset = dataset.get("name") if isinstance(dataset, dict) else dataset
         base = {
             "model_dir": outcome.model_dir,
             "model": model,
-            "dataset": dataset.get("name") if isinstance(dataset, dict) else dataset,
-            "model_seed": config.get("seed"),
+            "dataset": dataset if isinstance(dataset, str) else None,
+            "model_seed": _number(config.get("seed")),
             "regularization": reg_key,
-            "regularization_value": hyper.get(reg_key) if reg_key else None,
-            "recon_error": config.get("recon_error_heldout"),
-            "steps": config.get("steps"),
+            "regularization_value": _number(hyper.get(reg_key)) if reg_key else None,
+            "recon_error": _number(config.get("recon_error_heldout")),
+            "steps": _number(config.get("steps")),
         }
+        if outcome.status == "failed":
+            records.append({**base, **{c: None for c in ROW_COLUMNS}, "error": outcome.reason or "failed"})
+            continue
         for row in outcome.rows:
-            records.append({**base, **{c: row.get(c) for c in ROW_COLUMNS}})
+            if isinstance(row, dict):
+                records.append({**base, **{c: row.get(c) for c in ROW_COLUMNS}})
     return pd.DataFrame(records, columns=TABLE_COLUMNS)

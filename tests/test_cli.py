@@ -62,3 +62,26 @@ def test_datasets_path_is_checked(tmp_path, capsys):
     assert "shapes3d   found" in capsys.readouterr().out
     assert main(["datasets", "--path", "shapes3d"]) == 2
     assert main(["datasets", "render", "shapes3d"]) == 2
+
+
+def test_score_usage_errors_exit_2_with_one_line(tmp_path, capsys):
+    (tmp_path / "broken.py").write_text("def encode(x:\n")
+    cases = [(["--jobs", "0"], "--jobs"), (["--out", "x.txt"], "--out"), (["--metrics", "mig,nope"], "unknown metric"),
+             (["--representation", "nocolon"], "--representation"),
+             (["--representation", f"{tmp_path / 'broken.py'}:encode"], "SyntaxError"),
+             (["--representation", f"{tmp_path / 'absent.py'}:encode"], "no file")]
+    for extra, message in cases:
+        assert main(["score", "--model-dir", str(tmp_path), "--quiet", *extra]) == 2, extra
+        err = capsys.readouterr().err
+        assert message in err and len(err.strip().splitlines()) == 1 and "Traceback" not in err, (extra, err)
+
+
+def test_score_has_the_trust_flag_and_documents_quiet():
+    from dismetrics.cli import build_parser
+
+    parser = build_parser()
+    args = parser.parse_args(["score", "--model-dir", "d", "--trust-model-code"])
+    assert args.trust_model_code is True
+    assert parser.parse_args(["score", "--model-dir", "d"]).trust_model_code is False
+    help_text = " ".join(parser._subparsers._group_actions[0].choices["score"].format_help().split())
+    assert "arbitrary Python" in help_text and "failures are still printed" in help_text

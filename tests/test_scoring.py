@@ -56,7 +56,8 @@ def test_score_writes_scores_json_and_skips_same_settings(dirs):
     first = score_model_dir(dirs[0], metrics=FAST)
     assert first.status == "scored" and len(first.rows) == len(FAST)
     document = json.loads(open(os.path.join(dirs[0], "scores.json")).read())
-    assert document["settings"]["metrics"] == sorted(FAST) and document["config"]["model"] == "beta_vae"
+    (entry,) = document["entries"].values()
+    assert entry["settings"]["metrics"] == sorted(FAST) and entry["config"]["model"] == "beta_vae"
     again = score_model_dir(dirs[0], metrics=FAST)
     assert again.status == "skipped" and again.rows == first.rows
     changed = score_model_dir(dirs[0], metrics=FAST, seed=1)
@@ -75,9 +76,10 @@ def test_metric_params_reach_the_metrics_and_the_settings(dirs):
     assert binned.rows[0]["value"] == pytest.approx(dm.mig(arrays["codes"], arrays["factors"], bins=5).value, abs=1e-14)
     assert binned.rows[0]["value"] != plain.rows[0]["value"]
     document = json.loads(open(os.path.join(dirs[1], "scores.json")).read())
-    assert document["settings"]["metric_params"] == {"mig": {"bins": 5}}
+    assert document["entries"][document["latest"]]["settings"]["metric_params"] == {"mig": {"bins": 5}}
     score_model_dir(dirs[2], metrics=["mig"])
-    assert "metric_params" not in json.loads(open(os.path.join(dirs[2], "scores.json")).read())["settings"]
+    document = json.loads(open(os.path.join(dirs[2], "scores.json")).read())
+    assert "metric_params" not in document["entries"][document["latest"]]["settings"]
     with pytest.raises(ValueError, match="JSON"):
         score_model_dir(dirs[1], metrics=["mig"], metric_params={"mig": {"bins": object()}})
 
@@ -117,7 +119,8 @@ def test_atomic_write_leaves_old_scores_on_a_crash(dirs, monkeypatch):
     with pytest.raises(KeyboardInterrupt):
         score_model_dir(dirs[1], metrics=["mig", "modularity"])
     assert open(path).read() == before
-    assert sorted(os.listdir(dirs[1])) == ["codes.npz", "dismetrics.json", "scores.json"]
+    # no temporary file left behind (the hidden lock file of the read-merge-write stays)
+    assert sorted(os.listdir(dirs[1])) == [".scores.json.lock", "codes.npz", "dismetrics.json", "scores.json"]
 
 
 def test_cli_score_then_report(tmp_path, dirs, capsys):
@@ -140,8 +143,12 @@ def test_cli_score_then_report(tmp_path, dirs, capsys):
     # JSON output and exit code 1 when a dir fails.
     assert main(["score", "--model-dir", dirs[0], "--model-dir", str(tmp_path / "missing"), "--metrics", "mig",
                  "--out", str(tmp_path / "all.json")]) == 1
-    assert "FAILED" in capsys.readouterr().out
-    assert set(read_scores([str(tmp_path / "all.json")]).model_dir) == {dirs[0]}
+    assert "FAILED" in capsys.readouterr().err
+    # the failed dir is a row of --out too, with its reason and no metric; the report leaves it out
+    written = read_scores([str(tmp_path / "all.json")])
+    assert set(written.model_dir) == {dirs[0], str(tmp_path / "missing")}
+    failed = written[written.model_dir == str(tmp_path / "missing")]
+    assert len(failed) == 1 and failed.metric.isna().all() and "does not exist" in failed.error.iloc[0]
 
 
 def test_report_reads_model_dirs_and_rejects_bad_tables(tmp_path, dirs):
@@ -197,7 +204,7 @@ def test_cli_metric_params_reach_the_metric_and_bad_ones_are_refused(tmp_path, d
     params_file.write_text('{"mig": {"bins": 7}}')
     assert main(["score", "--model-dir", dirs[2], "--metrics", "mig", "--metric-params", f"@{params_file}", "--quiet"]) == 0
     document = json.loads(open(os.path.join(dirs[2], "scores.json")).read())
-    assert document["settings"]["metric_params"] == {"mig": {"bins": 7}}
+    assert document["entries"][document["latest"]]["settings"]["metric_params"] == {"mig": {"bins": 7}}
     capsys.readouterr()
     for bad, message in [("{mig: 5}", "not JSON"), ('{"mig": 5}', "JSON object"), ('[1]', "JSON object"),
                          ('{"nope": {}}', "unknown metric"), (f"@{tmp_path / 'absent.json'}", "cannot read")]:

@@ -64,6 +64,11 @@ def build_parser(prog: str = "dismetrics train") -> argparse.ArgumentParser:
     parser.add_argument("--heldout-size", type=int, default=1024, help="samples for the held-out reconstruction error")
     parser.add_argument("--tc-log-every", type=int, default=500, help="log the Gaussian TC of mean and sampled codes every N steps (0: never)")
     parser.add_argument("--codes-size", type=int, default=0, help="also write codes.npz for N fresh samples")
+    parser.add_argument("--eval-every", type=int, default=0,
+                        help="score the encoder every N steps and at the end (0: never); eval_<metric> columns in the train log")
+    parser.add_argument("--eval-metrics", default="mig,dci", help="comma-separated metric names for --eval-every (default mig,dci)")
+    parser.add_argument("--eval-n", type=int, default=2000, help="points encoded per evaluation (default 2000)")
+    parser.add_argument("--eval-n-test", type=int, default=1000, help="test points for metrics with a test split (default 1000)")
     parser.add_argument(
         "--set", dest="set_", action="append", default=[], metavar="KEY=VALUE",
         help="a hyperparameter, e.g. --set beta=4 --set estimator=mss (repeatable)",
@@ -102,6 +107,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             heldout_size=args.heldout_size,
             codes_size=args.codes_size,
             tc_log_every=args.tc_log_every,
+            eval_every=args.eval_every,
+            eval_metrics=args.eval_metrics,
+            eval_n=args.eval_n,
+            eval_n_test=args.eval_n_test,
             progress=args.progress,
             **hyperparameters,
         )

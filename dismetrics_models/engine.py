@@ -323,6 +323,62 @@ class _TCLog:
             handle.write(f"{step},{_fmt(tc_mean)},{_fmt(tc_sampled)}\n")
 
 
+# ---- disentanglement metrics during training ---------------------------------------------------------
+_EVAL_STREAM = 0xE7A1
+
+
+class _MetricLog:
+    """Every ``every`` steps and at the last step, the disentanglement metrics of the encoder
+    (:class:`dismetrics.monitor.TrainingMonitor`, which leaves the weights, the optimizers and the
+    random states alone): the values become ``eval_<metric>`` columns of the train log (NaN on the
+    other steps) and the full rows (with the time taken and any error message) go to ``eval_log.csv``."""
+
+    FILE = "eval_log.csv"
+    PREFIX = "eval_"
+
+    def __init__(self, out: Path, every: int, steps: int, sampler, seed: int, metrics, n: int, n_test: int,
+                 params: Mapping[str, Mapping[str, Any]] | None) -> None:
+        self.path = out / self.FILE
+        self.every = int(every)
+        self.steps = int(steps)
+        self.monitor = None
+        if self.every <= 0:
+            return
+        from dismetrics.monitor import TrainingMonitor
+
+        names = [m.strip() for m in metrics.split(",") if m.strip()] if isinstance(metrics, str) else list(metrics)
+        state = np.random.SeedSequence([int(seed), _EVAL_STREAM]).generate_state(1, dtype=np.uint32)
+        self.monitor = TrainingMonitor(sampler, names, every=self.every, n=n, n_test=n_test,
+                                       random_state=int(state[0]), metric_params=params)
+        self.nan = {self.PREFIX + name: torch.tensor(float("nan")) for name in self.monitor.metrics}
+
+    def truncate_after(self, step: int) -> None:
+        if not self.path.exists():
+            return
+        with self.path.open(newline="") as handle:
+            rows = list(csv.reader(handle))
+        kept = rows[:1] + [row for row in rows[1:] if row and int(row[0]) <= step]
+        buffer = io.StringIO()
+        csv.writer(buffer).writerows(kept)
+        modeldir.atomic_write_text(self.path, buffer.getvalue())
+
+    def step(self, step: int, model: VAEBase) -> dict[str, torch.Tensor]:
+        """The ``eval_*`` log columns of this step: the metric values on evaluation steps, else NaN."""
+        if self.monitor is None:
+            return {}
+        if step % self.every != 0 and step != self.steps:
+            return dict(self.nan)
+        rows = self.monitor.evaluate(model.encoder, step=step)
+        new = not self.path.exists()
+        with self.path.open("a", newline="") as handle:
+            writer = csv.writer(handle)
+            if new:
+                writer.writerow(["step", "metric", "value", "seconds", "error"])
+            for row in rows:
+                writer.writerow([step, row["metric"], _fmt(row["value"]), _fmt(row["seconds"]), row["error"]])
+        return {self.PREFIX + row["metric"]: torch.tensor(row["value"]) for row in rows}
+
+
 # ---- export -----------------------------------------------------------------------------------------
 def export_encoder(model: VAEBase, path: Path) -> Path:
     """Write the encoder to ``path`` as an encoder graph (:mod:`dismetrics.encoder_graph`): its layers as
@@ -403,6 +459,11 @@ def train(
     codes_size: int = 0,
     tc_log_every: int = 500,
     tc_log_size: int = 1024,
+    eval_every: int = 0,
+    eval_metrics: Sequence[str] | str = ("mig", "dci"),
+    eval_n: int = 2000,
+    eval_n_test: int = 1000,
+    eval_params: Mapping[str, Mapping[str, Any]] | None = None,
     prefetch: int = 2,
     progress: bool | None = None,
     callbacks: Iterable[Callable[[int, VAEBase], None]] = (),
@@ -445,6 +506,14 @@ def train(
         Every ``tc_log_every`` steps (0: never) the Gaussian TC of the mean and of the sampled
         representation of a fixed held-out batch of ``tc_log_size`` observations goes to
         ``tc_log.csv`` (Locatello et al.'s Figure 1; the RTC-VAE paper).
+    eval_every, eval_metrics, eval_n, eval_n_test, eval_params:
+        Every ``eval_every`` steps (0: never) and at the last step, score the encoder with the
+        metrics ``eval_metrics`` (names of ``dismetrics.evaluate.available_metrics()``, default MIG
+        and DCI) on ``eval_n`` points (and ``eval_n_test`` test points) drawn from a fixed seed of
+        the run (:class:`dismetrics.monitor.TrainingMonitor`; ``eval_params``: extra arguments per
+        metric). The train log gets an ``eval_<metric>`` column (NaN on the other steps),
+        ``eval_log.csv`` the full rows. Evaluation does not change training: the weights are
+        bit-identical to a run without it.
     callbacks:
         ``f(step, model)`` after each step (``step`` = updates done).
     **hyperparameters:
@@ -549,7 +618,7 @@ def train(
             raise ValueError(f"resume: the checkpoint is at step {start}, past the requested steps={steps}.")
     elif overwrite and out.exists():
         for name in (modeldir.CHECKPOINT_FILE, modeldir.TRAIN_LOG_FILE, modeldir.ENCODER_FILE, modeldir.LEGACY_ENCODER_FILE,
-                     modeldir.CONFIG_FILE, _TCLog.FILE):
+                     modeldir.CONFIG_FILE, _TCLog.FILE, _MetricLog.FILE):
             (out / name).unlink(missing_ok=True)
     if compile:
         net.encoder.compile()
@@ -558,9 +627,12 @@ def train(
     out.mkdir(parents=True, exist_ok=True)
     log = _CsvLog(log_path, log_every)
     tc_log = _TCLog(out, _check_int(tc_log_every, "tc_log_every", 0), sampler, run["seed"], _check_int(tc_log_size, "tc_log_size", 2), device)
+    metric_log = _MetricLog(out, _check_int(eval_every, "eval_every", 0), steps, sampler, run["seed"], eval_metrics,
+                            _check_int(eval_n, "eval_n", 2), _check_int(eval_n_test, "eval_n_test", 2), eval_params)
     if checkpoint is not None:
         log.truncate_after(start)
         tc_log.truncate_after(start)
+        metric_log.truncate_after(start)
     elif log_path.exists():
         log_path.unlink()
         log.fields = None
@@ -599,6 +671,7 @@ def train(
                 net, optimizer, auxiliary_optimizers, x, x_second, step, step_generator(run["seed"], step), amp=amp
             )
             done = step + 1
+            terms.update(metric_log.step(done, net))
             log.add(done, terms)
             tc_log.log(done, net)
             if done % checkpoint_every == 0 and done < steps:

@@ -18,7 +18,8 @@ c. ``cos_sin``: j factors (j = 0..5) are each written as two codes ``(cos t, sin
 d. ``nonlinear``: ``z = sign(u) |u|^p``, p in 1, 2, 4, 8, 16, 32 (monotone, invertible).
 e. ``missing``: j factors (j = 0..5, a random subset per seed) are replaced by noise dims.
 f. ``duplicate``: j code dims (j = 0..5, a random subset per seed) are appended a second time, each
-   copy with its own jitter (an exact copy makes the covariance singular: Gaussian TC = +inf).
+   copy with its own jitter (an exact copy makes the covariance singular: the Gaussian TC is infinite and
+   ``gaussian_total_correlation`` raises a ValueError).
 
 Fixed parts of a damage (the rotation, the subsets) are drawn from the repeat's seed, so the sample
 metrics and the intervention metrics (beta-VAE, FactorVAE) see the same map. The intervention

@@ -19,7 +19,84 @@ __all__ = [
     "check_random_state",
     "check_positive_int",
     "check_choice",
+    "check_bins",
+    "check_cardinality",
+    "check_workspace",
+    "check_float32_range",
+    "check_tree_resolution",
+    "scaled_to_safe_range",
+    "MAX_BINS",
+    "MAX_CLASSES",
+    "MAX_SAMPLES",
+    "MAX_REPEATS",
+    "MAX_BATCH_SIZE",
+    "MAX_GROUP_OBSERVATIONS",
+    "MAX_WORKSPACE_BYTES",
+    "FLOAT32_MAX",
+    "TREE_RESOLUTION",
+    "SAFE_EXPONENT",
 ]
+
+# ---- Size limits ---------------------------------------------------------------------------------
+# Checked before anything is allocated, so an absurd argument is a clear ValueError (with the limit,
+# the reason and what to do) instead of a MemoryError, a numba "Allocation failed" or a run that
+# never ends. Each limit is far above every documented or reference usage.
+
+#: Most histogram bins per code dim (``bins`` of MIG, Modularity, MIG-sup, DCIMIG, JEMMIG,
+#: mutual_info_score, InfoM/InfoC's histogram estimator; IRS's ``factor_bins``). The reference uses
+#: 20 (Carbonneau et al.'s review 10); every (dim, factor) contingency table has ``bins`` columns and
+#: mutual_info_score fills a ``bins`` x ``bins`` table per pair of dims, so 10**9 bins asked for
+#: tens of GiB. 1,000 is 50 times the reference; with 10,000 points most of 1,000 bins are empty.
+MAX_BINS = 1_000
+
+#: Most distinct values of one discrete factor for the metrics that fit one classifier output per
+#: value (DCI: one tree per value and boosting stage; SAP: one one-vs-rest SVM per value; Explicitness,
+#: InfoE: multinomial logistic regressions; InfoM/InfoC's kNN estimator: one neighbour search per
+#: value; DCI-ES classification probes). Time and memory grow with the count: about 20,000 values
+#: took minutes or ran out of memory. The reference data sets have at most 40 values per factor
+#: (dSprites orientation) and continuous factors are usually discretized into about 20 bins.
+MAX_CLASSES = 1_000
+
+#: Most points ``evaluate`` draws per sample (``n``, ``n_test``) and the intervention metrics per
+#: estimate (``n_train``, ``n_eval``, ``n_variance``): 1,000 times the reference's 10,000. The factors
+#: and codes of every point are held in memory at once.
+MAX_SAMPLES = 10_000_000
+
+#: Most repeats of ``evaluate`` / ``evaluate_codes`` (the WTC paper runs 50): one seed, one row per
+#: metric and one full evaluation per repeat.
+MAX_REPEATS = 10_000
+
+#: Most observations in one intervention group (``batch_size`` of the beta-VAE and FactorVAE
+#: scores; the reference's is 64).
+MAX_BATCH_SIZE = 10_000
+
+#: Most observations the beta-VAE / FactorVAE score draws at once for its training or evaluation
+#: points (points x group size; the factor vectors of all of them are drawn before encoding, 8 bytes
+#: per factor each). The reference needs 1.28 million (beta-VAE: 10,000 points x 2 x 64).
+MAX_GROUP_OBSERVATIONS = 50_000_000
+
+#: Largest scratch array a metric allocates for one computation (contingency tables, the tie-break
+#: keys of DCI's boosting kernel, pairwise tables, bootstrap resamples): 2 GiB. The reference
+#: settings need a few MB.
+MAX_WORKSPACE_BYTES = 2 * 1024**3
+
+# ---- Scale ---------------------------------------------------------------------------------------
+
+#: The largest float32. The tree-based metrics (DCI, DCI-ES forests) cast codes to float32 as
+#: scikit-learn does, and scikit-learn refuses values beyond it; SAP's liblinear solver runs for
+#: minutes on such values. They refuse |codes| above it with a ValueError.
+FLOAT32_MAX = float(np.finfo(np.float32).max)
+
+#: scikit-learn's trees (and DCI's numba re-implementation) never split between two float32 values
+#: closer than this (``FEATURE_THRESHOLD``): differences below it are invisible to them.
+TREE_RESOLUTION = 1e-7
+
+#: Metrics that standardize or take covariances rescale a code dim by an exact power of two when its
+#: largest magnitude is outside [2**-SAFE_EXPONENT, 2**SAFE_EXPONENT] (about 5e-91 to 2e90), so their
+#: squares and sums neither overflow nor underflow. Inside that range nothing is rescaled (the
+#: numbers are exactly those of the plain float64 computation); outside it the result is the one the
+#: plain computation would give with an unbounded exponent, since scaling by a power of two is exact.
+SAFE_EXPONENT = 300
 
 
 def as_real_array(values, *, name: str, expected: str) -> np.ndarray:
@@ -60,6 +137,16 @@ def check_codes(codes, *, name: str = "codes", min_dims: int = 1, min_samples: i
             f"{name} contains NaN or infinite values (in {bad_rows.size} row(s), first at row {bad_rows[0]}); "
             "remove or fix those samples first."
         )
+    with np.errstate(over="ignore"):
+        spans = arr.max(axis=0) - arr.min(axis=0)
+    if not np.isfinite(spans).all():
+        column = int(np.flatnonzero(~np.isfinite(spans))[0])
+        hint = " Convert it with codes.astype(np.float64), or rescale it." if dtype == np.float32 else " Rescale it."
+        raise ValueError(
+            f"{name}[:, {column}] spans a range (max - min) beyond the largest {np.dtype(dtype).name} "
+            f"({np.finfo(dtype).max:.3g}): differences between its values overflow, so no metric can bin, "
+            f"standardize or compare them (numpy's histogram refuses such data too).{hint}"
+        )
     return arr
 
 
@@ -89,6 +176,11 @@ def check_factors(factors, *, n_samples: int | None = None, name: str = "factors
     elif np.issubdtype(arr.dtype, np.floating):
         if not np.isfinite(arr).all():
             raise ValueError(f"{name} contains NaN or infinite values.")
+        if arr.size and np.abs(arr).max() >= 2.0**63:
+            raise ValueError(
+                f"{name} holds values of magnitude {np.abs(arr).max():.3g}, beyond the 64-bit integer range of factor "
+                "indices; relabel each column first, e.g. np.unique(column, return_inverse=True)[1]."
+            )
         if not np.array_equal(arr, np.round(arr)):
             raise ValueError(
                 f"{name} must hold integer factor indices; got non-integer floats. Discretize continuous "
@@ -131,12 +223,117 @@ def check_random_state(random_state) -> np.random.Generator:
     )
 
 
-def check_positive_int(value, *, name: str, minimum: int = 1) -> int:
+def check_positive_int(value, *, name: str, minimum: int = 1, maximum: int | None = None, reason: str = "") -> int:
+    """``value`` as an int in [minimum, maximum]; a ValueError naming ``name`` otherwise.
+
+    ``reason`` (why there is a ``maximum``, what to do instead) ends the message of a value above it.
+    """
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):
         raise ValueError(f"{name} must be an integer >= {minimum}; got {value!r}.")
     if value < minimum:
         raise ValueError(f"{name} must be an integer >= {minimum}; got {value}.")
+    if maximum is not None and value > maximum:
+        raise ValueError(f"{name} must be at most {maximum:,}; got {value:,}." + (f" {reason}" if reason else ""))
     return int(value)
+
+
+def check_bins(bins, *, name: str = "bins") -> int:
+    """A histogram bin count in [2, :data:`MAX_BINS`]."""
+    return check_positive_int(
+        bins, name=name, minimum=2, maximum=MAX_BINS,
+        reason=(f"Every code dim's contingency tables get one column per bin (mutual_info_score a bins x bins table per "
+                f"pair of dims), so the limit (dismetrics._validation.MAX_BINS) keeps them in memory; the reference uses 20."),
+    )
+
+
+def check_cardinality(factors: np.ndarray, *, metric: str, why: str, name: str = "factors",
+                      columns: Sequence[int] | None = None, limit: int | None = None, where: str = "") -> None:
+    """Refuse a discrete factor column with more than ``limit`` (:data:`MAX_CLASSES`) distinct values.
+
+    ``why`` says what the metric does once per value (it goes into the message). ``columns``: the
+    discrete columns to check (default all); ``where``: which part of the sample ``factors`` is
+    (e.g. " in the training part of the random split").
+    """
+    limit = MAX_CLASSES if limit is None else limit
+    for k in range(factors.shape[1]) if columns is None else columns:
+        count = np.unique(factors[:, k]).size
+        if count > limit:
+            raise ValueError(
+                f"{name}[:, {k}] takes {count:,} distinct values{where}; {metric} {why}, so it accepts at most {limit:,} values "
+                "per factor (dismetrics._validation.MAX_CLASSES; the reference data sets have at most 40). Merge values "
+                "or discretize the factor first, e.g. np.digitize(column, np.histogram_bin_edges(column, 20)[:-1])."
+            )
+
+
+def check_workspace(n_bytes: float, *, what: str, advice: str) -> None:
+    """Refuse a computation whose scratch array ``what`` would exceed :data:`MAX_WORKSPACE_BYTES`."""
+    if n_bytes > MAX_WORKSPACE_BYTES:
+        gib = float(min(n_bytes, 1e300)) / 1024**3
+        raise ValueError(
+            f"{what} would need {gib:,.4g} GiB, more than the {MAX_WORKSPACE_BYTES / 1024**3:.0f} GiB "
+            f"limit (dismetrics._validation.MAX_WORKSPACE_BYTES). {advice}"
+        )
+
+
+def check_float32_range(codes: np.ndarray, *, name: str, metric: str, why: str) -> None:
+    """Refuse values beyond the float32 range (|z| > :data:`FLOAT32_MAX`), as scikit-learn's trees do."""
+    peak = float(np.max(np.abs(codes))) if codes.size else 0.0
+    if peak > FLOAT32_MAX:
+        column = int(np.argmax(np.max(np.abs(codes), axis=0)))
+        raise ValueError(
+            f"{name} holds values beyond the float32 range (|value| up to {peak:.3g} in column {column}, the limit is "
+            f"{FLOAT32_MAX:.3g}); {metric} {why}. Rescale the codes first (e.g. divide each dim by its standard "
+            "deviation)."
+        )
+
+
+def check_tree_resolution(codes32: np.ndarray, codes: np.ndarray, *, name: str, metric: str,
+                          resolution: float = TREE_RESOLUTION) -> None:
+    """Refuse codes that vary but whose every dim varies by less than :data:`TREE_RESOLUTION`.
+
+    ``codes32`` is the float32 array the trees see. Trees never split between neighbouring values
+    closer than 1e-7 (scikit-learn's ``FEATURE_THRESHOLD``), so such codes (e.g. any code times
+    1e-30) would give a tree that never splits and a score that does not depend on the code at all.
+    Codes constant in every dim (nothing to split on either way) pass.
+    """
+    if codes.shape[0] < 2 or not np.any(codes.max(axis=0) > codes.min(axis=0)):
+        return
+    ordered = np.sort(codes32, axis=0)
+    if np.any(ordered[1:] > ordered[:-1] + np.float32(resolution)):
+        return
+    what = f"more than {resolution:g} apart" if resolution > 0 else "that differ"
+    raise ValueError(
+        f"{name} varies, but no code dim has two neighbouring values {what} in float32, the precision {metric}'s trees "
+        f"work in (like scikit-learn's, which never split between values closer than {TREE_RESOLUTION:g}), so no tree "
+        "could split and the score would not depend on the code. Rescale the codes first (e.g. divide each dim by its "
+        "standard deviation)."
+    )
+
+
+def scaled_to_safe_range(values: np.ndarray, *, per_column: bool = True,
+                         safe_exponent: int = SAFE_EXPONENT) -> tuple[np.ndarray, np.ndarray]:
+    """``values`` rescaled by exact powers of two where their magnitude is outside the safe range.
+
+    Returns ``(scaled, exponents)`` with ``scaled = values * 2**-exponents`` (per column, or one
+    exponent for the whole array when ``per_column`` is False). A column whose largest magnitude
+    lies in [2**-safe_exponent, 2**safe_exponent] (or is 0) keeps exponent 0 (``safe_exponent``:
+    :data:`SAFE_EXPONENT` for computations with squares; smaller where higher powers of the codes
+    appear, as in the Wasserstein correlation's products of variances); when every exponent is
+    0, ``values`` itself is returned, so the computation on ordinary codes is untouched. Otherwise the
+    exponent brings the largest magnitude into [0.5, 1). Scaling by a power of two is exact in
+    floating point, so a computation on ``scaled`` gives the numbers the same computation would give
+    on ``values`` with an unbounded exponent range.
+    """
+    peaks = np.max(np.abs(values), axis=0) if values.size else np.zeros(values.shape[1:])
+    if not per_column:
+        peaks = np.max(peaks, initial=0.0)
+    peaks = np.asarray(peaks, dtype=np.float64)
+    _, exponents = np.frexp(peaks)
+    outside = (peaks > 0) & ((peaks < 2.0**-safe_exponent) | (peaks > 2.0**safe_exponent))
+    exponents = np.where(outside, exponents, 0).astype(np.int64)
+    if not exponents.any():
+        return values, exponents
+    return np.ldexp(values, -exponents).astype(values.dtype, copy=False), exponents
 
 
 def check_choice(value, *, name: str, choices: Sequence) -> object:

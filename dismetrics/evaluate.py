@@ -4,7 +4,8 @@
 has a test split), encodes it once, runs every sample metric and unsupervised score on those codes, runs
 the intervention metrics (beta-VAE, FactorVAE) against the sampler, and repeats the whole thing
 ``repeats`` times with independent seeds. :func:`summarize` turns the table into mean, std and a
-bootstrap 95% interval per metric.
+95% interval (Student's t by default) per metric, keeping the evaluation noise of a model apart from
+the training-seed noise of a configuration when the table holds several model dirs.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from typing import Any, Callable, Mapping, Sequence
 import numpy as np
 
 from ._progress import progress_bar
-from ._validation import check_positive_int, check_random_state
+from ._validation import MAX_REPEATS, MAX_SAMPLES, check_choice, check_positive_int, check_random_state, check_workspace
 from .metrics import SAMPLE_METRICS, UNSUPERVISED_METRICS
 from .metrics._intervention import DEFAULT_CHUNK_SIZE, check_sampler
 from .metrics.beta_vae import beta_vae_score
@@ -35,6 +36,19 @@ INTERVENTION_METRICS: dict[str, Callable] = {
 
 #: Suffix of the unsupervised scores of the sampled representation z ~ N(mean, exp(logvar)).
 SAMPLED_SUFFIX = "_sampled"
+
+#: Most bootstrap resamples of :func:`summarize` (bootstrap methods; default 9,999): each resample
+#: draws one index per repeat.
+MAX_N_BOOT = 1_000_000
+
+_REPEATS_REASON = ("Every repeat is a full evaluation with its own seed; the WTC paper runs 50 "
+                   "(dismetrics._validation.MAX_REPEATS).")
+_SAMPLES_REASON = ("The factors and codes of all points are drawn and held at once; the reference uses 10,000 "
+                   "(dismetrics._validation.MAX_SAMPLES).")
+
+
+def _check_repeats(repeats) -> int:
+    return check_positive_int(repeats, name="repeats", maximum=MAX_REPEATS, reason=_REPEATS_REASON)
 
 
 def available_metrics() -> dict[str, str]:
@@ -187,9 +201,10 @@ def evaluate_codes(
     encoder and a sampler: with ``metrics="all"`` they are left out; named explicitly, they raise.
     Repeats use the seeds of :func:`repeat_seeds`; deterministic metrics give the same value in every
     repeat. Metrics with a test split get ``codes_test``/``factors_test`` when given (otherwise they
-    split the sample themselves, as their docs say).
+    split the sample themselves, as their docs say). ``repeats`` is at most 10,000
+    (:data:`dismetrics._validation.MAX_REPEATS`).
     """
-    repeats = check_positive_int(repeats, name="repeats")
+    repeats = _check_repeats(repeats)
     kinds = available_metrics()
     selected = _select(metrics, exclude)
     if not (isinstance(metrics, str) and metrics == "all"):
@@ -252,7 +267,9 @@ def evaluate(
         ``available_metrics()`` lists the names known now.
     n, n_test, repeats : int, optional
         Sample sizes and number of repeats; None takes the preset's (10,000, 5,000 and 1 for
-        ``"disentanglement_lib"``; 12,800, 5,000 and 50 for ``"wtc_paper"``).
+        ``"disentanglement_lib"``; 12,800, 5,000 and 50 for ``"wtc_paper"``). At most 10 million
+        points per sample and 10,000 repeats (:data:`dismetrics._validation.MAX_SAMPLES`,
+        ``MAX_REPEATS``): a larger value is a ``ValueError`` before anything is drawn.
     random_state : int, None or numpy Generator
     preset : {"disentanglement_lib", "wtc_paper"}
         Passed on to every metric that takes a preset.
@@ -273,12 +290,12 @@ def evaluate(
         One row per (repeat, metric): ``metric``, ``value``, ``repeat``, ``seed``, ``seconds`` (time
         of the metric itself, encoding excluded), ``error`` (empty, or the message of the
         ``ValueError`` with which a metric rejected this representation; its ``value`` is then NaN)
-        and the metric's scalar details as ``detail.*`` columns. :func:`summarize` gives mean, std and bootstrap intervals.
+        and the metric's scalar details as ``detail.*`` columns. :func:`summarize` gives mean, std and confidence intervals.
     """
     settings = preset_params(preset, "evaluate", n=n, n_test=n_test, repeats=repeats)
-    n = check_positive_int(settings["n"], name="n", minimum=2)
-    n_test = check_positive_int(settings["n_test"], name="n_test", minimum=2)
-    repeats = check_positive_int(settings["repeats"], name="repeats")
+    n = check_positive_int(settings["n"], name="n", minimum=2, maximum=MAX_SAMPLES, reason=_SAMPLES_REASON)
+    n_test = check_positive_int(settings["n_test"], name="n_test", minimum=2, maximum=MAX_SAMPLES, reason=_SAMPLES_REASON)
+    repeats = _check_repeats(settings["repeats"])
     chunk_size = check_positive_int(chunk_size, name="chunk_size")
     check_sampler(sampler)
     rep = as_representation(representation)
@@ -321,39 +338,86 @@ def evaluate(
     return _tidy(rows)
 
 
-def summarize(frame, *, confidence: float = 0.95, n_boot: int = 2000, random_state=0):
-    """Mean, std (ddof=1) and a bootstrap percentile interval of ``value`` per metric.
+def summarize(frame, *, confidence: float = 0.95, method: str = "t", level: str = "auto", random_state=0,
+              n_resamples: int | None = None, n_boot: int | None = None):
+    """Mean, std (ddof=1) and a confidence interval of the mean of ``value`` per metric.
 
-    The interval resamples the repeats of each metric with replacement ``n_boot`` times (seeded by
-    ``random_state``, so the table is deterministic) and takes the ``(1 - confidence) / 2`` and
-    ``(1 + confidence) / 2`` quantiles of the resampled means. With one repeat, std is NaN and the
-    interval collapses to the value.
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        A score table: :func:`evaluate`'s (columns ``metric``, ``value``, ...) or a combined one from
+        ``dismetrics score --out`` (with ``model_dir`` and the model's configuration columns).
+    confidence : float, default 0.95
+        Nominal coverage of the intervals.
+    method : {"t", "bca", "percentile"}, default "t"
+        The interval of a mean (:func:`dismetrics.intervals.mean_interval`). ``"t"``: Student's t,
+        ``mean +- t_{(1+confidence)/2, n-1} s / sqrt(n)``, which covers 95.0-95.1% of normal samples at 3 to
+        30 repeats (``benchmarks/interval_coverage.py``, docs "Encoders and evaluate"). ``"bca"`` and
+        ``"percentile"``: ``scipy.stats.bootstrap`` (seeded by ``random_state``); at 3 repeats they cover
+        about 72-75%, so they are options for comparison only. The method is recorded in ``ci_method``.
+    level : {"auto", "evaluation", "seeds"}, default "auto"
+        ``"evaluation"``: the noise of the evaluation, one row per (model dir, metric) over its repeats
+        (a table from :func:`evaluate` is one model). ``"seeds"``: the noise of training, one row per
+        (configuration, metric) over its model dirs' means (:func:`dismetrics.intervals.seed_level`).
+        ``"auto"``: both, as a :class:`dismetrics.intervals.Levels` pair ``(evaluation, seeds)``, when
+        the table has more than one model dir; otherwise the evaluation table alone.
+    random_state : int, default 0
+        Seed of the bootstrap methods (``"t"`` draws nothing).
+    n_resamples : int, optional
+        Bootstrap resamples (default 9,999).
+    n_boot : int, optional
+        Deprecated name of ``n_resamples``.
 
-    Returns a DataFrame indexed by metric with columns ``n_repeats``, ``mean``, ``std``, ``ci_low``,
-    ``ci_high`` (metrics in order of first appearance).
+    Returns
+    -------
+    pandas.DataFrame or dismetrics.intervals.Levels
+        For one model (``level="evaluation"`` or a single-model table): indexed by metric (in order of
+        first appearance), columns ``n_repeats`` (values used), ``n_failed`` (repeats with a NaN or
+        infinite ``value`` or an ``error``: left out and counted), ``mean``, ``std``, ``ci_low``,
+        ``ci_high``, ``ci_method``, ``ci_note``. Below 2 values there is no interval: the bounds are NaN
+        and ``ci_note`` says so. An empty table gives an empty summary with these columns. With several
+        model dirs, the evaluation table has one row per (model dir, metric) and a plain index.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from dismetrics import summarize
+    >>> table = pd.DataFrame({"metric": ["mig"] * 3, "value": [0.30, 0.32, 0.34]})
+    >>> row = summarize(table).loc["mig"]
+    >>> print(f"{row['mean']:.2f} [{row['ci_low']:.3f}, {row['ci_high']:.3f}] ({row['ci_method']})")
+    0.32 [0.270, 0.370] (t)
     """
     import pandas as pd
 
-    if not 0 < confidence < 1:
-        raise ValueError(f"confidence must be in (0, 1); got {confidence}.")
-    n_boot = check_positive_int(n_boot, name="n_boot")
+    from .intervals import DEFAULT_RESAMPLES, evaluation_level, seed_level
+
+    check_choice(level, name="level", choices=("auto", "evaluation", "seeds"))
+    if n_boot is not None:
+        import warnings
+
+        warnings.warn("summarize(n_boot=...) is deprecated; use n_resamples (bootstrap methods only).",
+                      DeprecationWarning, stacklevel=2)
+        n_resamples = n_boot if n_resamples is None else n_resamples
+    n_resamples = check_positive_int(DEFAULT_RESAMPLES if n_resamples is None else n_resamples, name="n_resamples",
+                                     maximum=MAX_N_BOOT, reason="Each resample draws one index per repeat.")
+    if not isinstance(confidence, (int, float)) or not 0 < confidence < 1:
+        raise ValueError(f"confidence must be in (0, 1); got {confidence!r}.")
     missing = {"metric", "value"} - set(getattr(frame, "columns", []))
     if missing:
         raise ValueError(f"frame must be a DataFrame from evaluate() with columns metric and value; missing {sorted(missing)}.")
-    rng = check_random_state(random_state)
-    low_q, high_q = (1 - confidence) / 2, (1 + confidence) / 2
-    records = []
-    for name in dict.fromkeys(frame["metric"]):
-        values = frame.loc[frame["metric"] == name, "value"].to_numpy(dtype=np.float64)
-        boot = values[rng.integers(0, values.size, size=(n_boot, values.size))].mean(axis=1)
-        records.append(
-            {
-                "metric": name,
-                "n_repeats": values.size,
-                "mean": float(values.mean()),
-                "std": float(values.std(ddof=1)) if values.size > 1 else float("nan"),
-                "ci_low": float(np.quantile(boot, low_q)),
-                "ci_high": float(np.quantile(boot, high_q)),
-            }
-        )
-    return pd.DataFrame(records).set_index("metric")
+    options = {"method": method, "confidence": confidence, "random_state": random_state, "n_resamples": n_resamples}
+    several = "model_dir" in frame.columns and frame["model_dir"].dropna().nunique() > 1
+    if level == "seeds":
+        return seed_level(frame, **options)
+    if several:
+        evaluation = evaluation_level(frame, **options)
+        if level == "evaluation":
+            return evaluation
+        from .intervals import Levels
+
+        return Levels(evaluation=evaluation, seeds=seed_level(frame, **options))
+    columns = ["n_repeats", "n_failed", "mean", "std", "ci_low", "ci_high", "ci_method", "ci_note"]
+    table = evaluation_level(frame, by=[], **options)
+    if table.empty:
+        return pd.DataFrame(columns=columns, index=pd.Index([], name="metric"))
+    return table.set_index("metric")[columns]

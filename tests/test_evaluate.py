@@ -1,6 +1,7 @@
 """evaluate(): every metric in one call, repeats with independent seeds, summaries."""
 
 import numpy as np
+from scipy import stats
 import pandas as pd
 import pytest
 
@@ -115,10 +116,17 @@ def test_summarize(grid):
     row = summary.loc["mig"]
     assert row["n_repeats"] == 5
     assert row["mean"] == pytest.approx(values.mean()) and row["std"] == pytest.approx(values.std(ddof=1))
-    assert values.min() <= row["ci_low"] <= row["mean"] <= row["ci_high"] <= values.max()
+    # the default interval is Student's t over the repeats (scipy as the independent computation)
+    low, high = stats.t.interval(0.95, len(values) - 1, loc=values.mean(), scale=stats.sem(values))
+    assert row["ci_low"] == pytest.approx(low) and row["ci_high"] == pytest.approx(high)
+    assert row["ci_method"] == "t" and row["n_failed"] == 0
     pd.testing.assert_frame_equal(summary, summarize(frame))
-    one = summarize(frame.iloc[:1]).loc["mig"]
-    assert np.isnan(one["std"]) and one["ci_low"] == one["ci_high"] == values[0]
+    one = summarize(frame.iloc[:1]).loc["mig"]  # one value: no interval, said as such
+    assert np.isnan(one["std"]) and np.isnan(one["ci_low"]) and np.isnan(one["ci_high"]) and "no interval" in one["ci_note"]
+    percentile = summarize(frame, method="percentile").loc["mig"]
+    assert percentile["ci_method"] == "percentile" and values.min() <= percentile["ci_low"] <= percentile["ci_high"] <= values.max()
+    with pytest.warns(DeprecationWarning, match="n_boot"):
+        summarize(frame, method="percentile", n_boot=100)
     with pytest.raises(ValueError, match="confidence"):
         summarize(frame, confidence=1.5)
     with pytest.raises(ValueError, match="missing"):

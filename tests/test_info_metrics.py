@@ -99,9 +99,13 @@ def test_gaussian_tc_of_independent_dims_is_near_zero():
     assert 0 <= dm.gaussian_total_correlation(codes).value < 1e-3
 
 
-def test_gaussian_tc_is_infinite_for_duplicated_dims_and_rejects_constant_dims():
+def test_gaussian_tc_rejects_duplicated_and_constant_dims():
+    # A duplicated dim makes the covariance singular: the TC is infinite, a ValueError says so (it
+    # returned +inf before; docs/unsupervised.md). The closed form still gives +inf for a singular matrix.
     codes = np.random.default_rng(2).normal(size=(100, 2))
-    assert dm.gaussian_total_correlation(np.c_[codes, codes[:, 0]]).value == float("inf")
+    with pytest.raises(ValueError, match=r"codes has a singular covariance.*dims 0 and 2 are perfectly correlated"):
+        dm.gaussian_total_correlation(np.c_[codes, codes[:, 0]])
+    assert gaussian_tc_from_cov(np.ones((2, 2))) == float("inf")
     with pytest.raises(ValueError, match=r"constant dimension\(s\) \[1\]"):
         dm.gaussian_total_correlation(np.c_[codes[:, 0], np.ones(100)])
 
@@ -283,8 +287,9 @@ def test_result_is_frozen():
 
 
 def test_non_finite_values_survive_json():
-    result = dm.gaussian_total_correlation(np.c_[np.arange(10.0), np.arange(10.0)])
-    assert dm.MetricResult.from_json(result.to_json()).value == float("inf")
+    result = dm.MetricResult(name="x", value=float("inf"), details={"nan": float("nan")}, params={})
+    back = dm.MetricResult.from_json(result.to_json())
+    assert back.value == float("inf") and np.isnan(back.details["nan"])
 
 
 # ---- validation -----------------------------------------------------------------------------------

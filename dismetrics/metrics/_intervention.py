@@ -14,10 +14,10 @@ from typing import Callable, Sequence
 import numpy as np
 
 from .._progress import progress_bar
-from .._validation import check_positive_int
+from .._validation import MAX_BATCH_SIZE, MAX_GROUP_OBSERVATIONS, MAX_SAMPLES, check_positive_int
 from ..representation import Representation, as_representation
 
-__all__ = ["check_sampler", "resolve_factor_subset", "encode_groups", "encode_points", "describe_seed"]
+__all__ = ["check_sampler", "resolve_factor_subset", "encode_groups", "encode_points", "describe_seed", "check_sizes"]
 
 #: Observations per call of the representation (a multiple of the group size is used).
 DEFAULT_CHUNK_SIZE = 8192
@@ -34,6 +34,35 @@ def check_sampler(sampler) -> None:
             f"sampler must be a ground-truth sampler (dismetrics.data.GroundTruthSampler); "
             f"{type(sampler).__name__} lacks {', '.join(missing)}."
         )
+
+
+def check_sizes(*, batch_size, minimum_batch: int, group_factor: int, **counts) -> tuple[int, dict[str, int]]:
+    """Validate an intervention metric's sizes before anything is drawn.
+
+    ``batch_size`` in [minimum_batch, MAX_BATCH_SIZE]; every count in ``counts`` (name -> (value,
+    minimum)) in [minimum, MAX_SAMPLES]; and for the counts of points made of groups (every count but
+    ``n_variance``), points x ``group_factor`` x batch_size observations at most MAX_GROUP_OBSERVATIONS.
+    Returns ``(batch_size, {name: value})``.
+    """
+    batch_size = check_positive_int(
+        batch_size, name="batch_size", minimum=minimum_batch, maximum=MAX_BATCH_SIZE,
+        reason="Every point encodes a group of that many observations; the reference's group is 64 "
+               "(dismetrics._validation.MAX_BATCH_SIZE).")
+    values = {}
+    for name, (value, minimum) in counts.items():
+        values[name] = check_positive_int(
+            value, name=name, minimum=minimum, maximum=MAX_SAMPLES,
+            reason="The factors of all of them are drawn and held at once; the reference uses 10,000 "
+                   "(dismetrics._validation.MAX_SAMPLES).")
+        observations = values[name] * group_factor * batch_size
+        if name != "n_variance" and observations > MAX_GROUP_OBSERVATIONS:
+            raise ValueError(
+                f"{name} x batch_size = {values[name]:,} x {group_factor * batch_size:,} = {observations:,} observations, "
+                f"more than the {MAX_GROUP_OBSERVATIONS:,} drawn at once that are allowed "
+                "(dismetrics._validation.MAX_GROUP_OBSERVATIONS: the factors of all of them are drawn before encoding; "
+                "the reference needs 1.28 million). Use fewer points or a smaller batch_size."
+            )
+    return batch_size, values
 
 
 def factor_names_of(sampler) -> list[str]:

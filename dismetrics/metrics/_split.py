@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .._validation import check_codes, check_factors
+from .._validation import FLOAT32_MAX, check_codes, check_factors
 
 __all__ = ["PredictorSplit", "split_for_predictors", "check_targets", "REFERENCE_TEST_FRACTION"]
 
@@ -26,6 +26,11 @@ class PredictorSplit:
     codes_test: np.ndarray
     factors_test: np.ndarray
     params: dict
+
+    @property
+    def training_part(self) -> str:
+        """Where ``factors_train`` comes from, for messages: "" (all of ``factors``) or the random split."""
+        return "" if self.params.get("split") == "given" else " in the training part of the random split"
 
 
 def check_factor_types(factor_types, n_factors: int) -> tuple[str, ...]:
@@ -71,6 +76,12 @@ def check_targets(factors, *, n_samples: int, factor_types: tuple[str, ...] | No
     for k, t in enumerate(factor_types):
         if t == "continuous" and arr[:, k].min() == arr[:, k].max():
             raise ValueError(f"{name}[:, {k}] is constant in this sample; a factor needs to vary to be measured.")
+        if t == "continuous" and np.abs(arr[:, k]).max() > FLOAT32_MAX:
+            raise ValueError(
+                f"{name}[:, {k}] is a continuous factor with values beyond the float32 range (|value| up to "
+                f"{np.abs(arr[:, k]).max():.3g} > {FLOAT32_MAX:.3g}): its squared errors and variances would overflow. "
+                "Rescale it first."
+            )
     return arr
 
 
@@ -129,6 +140,9 @@ def _check_test_factors(factors_test, n_rows: int, n_factors: int, factor_types)
     for k, t in enumerate(factor_types):
         if t == "discrete" and not np.array_equal(arr[:, k], np.round(arr[:, k])):
             raise ValueError(f"factors_test[:, {k}] is a discrete factor and must hold integer indices.")
+        if t == "continuous" and np.abs(arr[:, k]).max() > FLOAT32_MAX:
+            raise ValueError(f"factors_test[:, {k}] is a continuous factor with values beyond the float32 range "
+                             f"(|value| > {FLOAT32_MAX:.3g}): its squared errors would overflow. Rescale it first.")
     return arr
 
 

@@ -11,6 +11,7 @@ from ..result import MetricResult
 from ._fit import fit_to_max_iter
 from ._intervention import (
     DEFAULT_CHUNK_SIZE,
+    check_sizes,
     describe_seed,
     encode_groups,
     factor_names_of,
@@ -78,6 +79,10 @@ def beta_vae_score(
     ``logistic="liblinear_ovr"`` is the one-vs-rest liblinear classifier of scikit-learn <= 0.21, which
     the published study ran.
 
+    Sizes: ``batch_size`` at most 10,000, ``n_train`` and ``n_eval`` at most 10 million, points x 2 x
+    ``batch_size`` at most 50 million observations (:mod:`dismetrics._validation`); codes so large that
+    the features overflow float64 raise ``ValueError``. The score is in [0, 1].
+
     Unlike the reference, which encodes the 2 x 64 observations of each point in its own call, all
     points are drawn first and the observations encoded ``chunk_size`` at a time; the procedure and
     its distribution are the reference's.
@@ -113,9 +118,9 @@ def beta_vae_score(
     params = preset_params(
         preset, "beta_vae", batch_size=batch_size, n_train=n_train, n_eval=n_eval, logistic=logistic, max_iter=max_iter
     )
-    batch_size = check_positive_int(params["batch_size"], name="batch_size")
-    n_train = check_positive_int(params["n_train"], name="n_train", minimum=2)
-    n_eval = check_positive_int(params["n_eval"], name="n_eval")
+    batch_size, sizes = check_sizes(batch_size=params["batch_size"], minimum_batch=1, group_factor=2,
+                                    n_train=(params["n_train"], 2), n_eval=(params["n_eval"], 1))
+    n_train, n_eval = sizes["n_train"], sizes["n_eval"]
     logistic = check_choice(params["logistic"], name="logistic", choices=LOGISTIC_CHOICES)
     max_iter = check_positive_int(params["max_iter"], name="max_iter")
     representation = prepare(representation, sampler, random_state)
@@ -124,7 +129,14 @@ def beta_vae_score(
     classifier_seed = int(rng.integers(0, 2**31 - 1))
 
     def features(codes: np.ndarray) -> np.ndarray:  # (c, 2B, d) -> (c, d)
-        return np.mean(np.abs(codes[:, :batch_size] - codes[:, batch_size:]), axis=1)
+        with np.errstate(over="ignore", invalid="ignore"):
+            out = np.mean(np.abs(codes[:, :batch_size] - codes[:, batch_size:]), axis=1)
+        if not np.isfinite(out).all():
+            raise ValueError(
+                f"representation returned codes so large (|z| up to {np.abs(codes).max():.3g}) that the differences "
+                "|z1 - z2| of the beta-VAE features overflow float64; rescale the representation's output."
+            )
+        return out
 
     def make_points(n_points: int, desc: str):
         labels, groups = _draw_points(sampler, subset, n_points, batch_size, rng)

@@ -9,7 +9,15 @@ from __future__ import annotations
 import numpy as np
 
 from .._parallel import available_threads
-from .._validation import check_choice, check_positive_int, check_random_state
+from .._validation import (
+    check_cardinality,
+    check_choice,
+    check_float32_range,
+    check_positive_int,
+    check_random_state,
+    check_tree_resolution,
+    check_workspace,
+)
 from ..result import MetricResult
 from ._split import check_factor_types, encode_with_training_labels, split_for_predictors
 
@@ -243,6 +251,14 @@ def dci(codes, factors, *, codes_test=None, factors_test=None, backend: str = "n
     Without ``codes_test``/``factors_test`` the sample is split at random 2/3 train : 1/3 test
     (the reference uses 10,000 train and 5,000 test points); ``params["split"]`` says which.
 
+    D and C are in [0, 1]. Scale: the trees see the codes in float32 and never split between values
+    less than 1e-7 apart (as scikit-learn's), so D, C and I are invariant to a positive rescaling of a
+    dim while the differences that matter stay above 1e-7. Codes beyond the float32 range
+    (|z| > 3.4e38, which scikit-learn refuses) and codes that vary but whose every dim varies by less
+    than 1e-7 (no tree could split) raise ``ValueError``. A discrete factor may take at most 1,000
+    values (:data:`dismetrics._validation.MAX_CLASSES`); the numba kernel's tie-break keys
+    (``n_estimators`` x classes x tree nodes x dims) may take at most 2 GiB.
+
     Returns
     -------
     MetricResult
@@ -267,6 +283,23 @@ def dci(codes, factors, *, codes_test=None, factors_test=None, backend: str = "n
     split = split_for_predictors(codes, factors, codes_test, factors_test, rng=rng, factor_types=types)
     x_train, x_test = split.codes_train, split.codes_test
     d, k_count = x_train.shape[1], split.factors_train.shape[1]
+    why = "casts them to float32 for its trees, as scikit-learn does (which refuses such values)"
+    check_float32_range(x_train, name="codes", metric="DCI", why=why)
+    check_float32_range(x_test, name="codes_test" if codes_test is not None else "codes", metric="DCI", why=why)
+    discrete = [k for k in range(k_count) if types[k] == "discrete"]
+    check_cardinality(split.factors_train, metric="DCI", columns=discrete,
+                      why="grows one tree per value in every boosting stage", where=split.training_part)
+    if backend == "numba":
+        from .._kernels.boosting import n_tree_nodes
+
+        classes = max([int(np.unique(split.factors_train[:, k]).size) for k in discrete], default=1)
+        trees_per_stage = 1 if classes <= 2 else classes
+        nodes = n_tree_nodes(max_depth) if max_depth < 64 else 2**64
+        check_workspace(8 * n_estimators * trees_per_stage * nodes * d,
+                        what=f"the tie-break keys of DCI's boosting kernel ({n_estimators} stages x {trees_per_stage} trees "
+                             f"x {nodes:,} nodes x {d} dims)",
+                        advice="Use fewer n_estimators or a smaller max_depth (the reference: 100 and 3), fewer code dims, "
+                               "or factors with fewer values.")
 
     importance = np.zeros((d, k_count))
     train_score = np.zeros(k_count)
@@ -288,6 +321,7 @@ def dci(codes, factors, *, codes_test=None, factors_test=None, backend: str = "n
         # sklearn casts the samples to float32 before growing its trees; so do we.
         x_train32 = np.ascontiguousarray(x_train, dtype=np.float32)
         x_test32 = np.ascontiguousarray(x_test, dtype=np.float32)
+        check_tree_resolution(x_train32, x_train, name="codes", metric="DCI")
         sorted_columns = sort_columns(x_train32)
 
         def fit(k):
@@ -295,11 +329,16 @@ def dci(codes, factors, *, codes_test=None, factors_test=None, backend: str = "n
             return _fit_numba(kind, x_train32, sorted_columns, y_train, x_test32, model_seed + k, n_estimators,
                               max_depth, learning_rate, n_classes)
     elif backend == "sklearn":
+        check_tree_resolution(np.asarray(x_train, dtype=np.float32), x_train, name="codes", metric="DCI")
+
         def fit(k):
             kind, y_train, _, _ = targets[k]
             model, factor_importance = _fit_sklearn(kind, x_train, y_train, model_seed, n_estimators, max_depth, learning_rate)
             return factor_importance, model.predict(x_train), model.predict(x_test)
     else:
+        # xgboost's quantile bins see any two distinct float32 values (no 1e-7 resolution).
+        check_tree_resolution(np.asarray(x_train, dtype=np.float32), x_train, name="codes", metric="DCI", resolution=0.0)
+
         def fit(k):
             kind, y_train, _, n_classes = targets[k]
             return _fit_xgboost(kind, x_train, y_train, x_test, model_seed, n_estimators, max_depth, learning_rate, jobs,

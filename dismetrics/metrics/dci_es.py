@@ -15,7 +15,15 @@ import numbers
 
 import numpy as np
 
-from .._validation import check_choice, check_codes_and_factors, check_positive_int, check_random_state
+from .._validation import (
+    check_cardinality,
+    check_choice,
+    check_codes_and_factors,
+    check_float32_range,
+    check_positive_int,
+    check_random_state,
+    check_tree_resolution,
+)
 from ..result import MetricResult
 from ._fit import fit_to_max_iter
 
@@ -33,6 +41,10 @@ DEFAULT_CAPACITIES = {
 
 EXPLICITNESS_VARIANTS = ("paper", "authors_code")
 
+#: Widest hidden layer of the MLP probes: 10,000 (the authors' widest is 3,603); two such layers hold
+#: 10**8 weights (0.8 GB, plus the optimizer's copies).
+MAX_MLP_WIDTH = 10_000
+
 
 def explicitness_from_curve(capacity, loss, baseline_loss: float, lowest_loss: float = 0.0,
                             variant: str = "paper") -> dict:
@@ -48,13 +60,15 @@ def explicitness_from_curve(capacity, loss, baseline_loss: float, lowest_loss: f
         E = 1 - \frac{\mathrm{AULCC}}{(c_{\max} - c_{\min})(\ell^b - \ell^*)} \in [0, 1]
 
     where :math:`\ell^b` is the baseline loss and :math:`\ell^*` the lowest possible loss (0 for a
-    noiseless factor, the paper's choice). E = 1: the smallest probe already reaches
+    noiseless factor, the paper's choice). E is in [0, 1] as long as no loss is below
+    :math:`\ell^*` (a curve below it gives E > 1; :func:`dci_es` refuses such a ``lowest_loss``). E = 1: the smallest probe already reaches
     :math:`\ell^*`; E = 0: no probe beats the baseline. A curve falling linearly from
     :math:`\ell^b` to :math:`\ell^*` gives 0.5.
 
     ``variant="authors_code"`` reproduces the authors' ``compute_explitcitness``: no clipping, the
     area is measured above the curve's own minimum (not :math:`\ell^*`) and doubled,
-    :math:`E = 1 - 2\,\mathrm{AULCC}_{\min} / ((c_{\max} - c_{\min})\,\ell^b)`, in [-1, 1].
+    :math:`E = 1 - 2\,\mathrm{AULCC}_{\min} / ((c_{\max} - c_{\min})\,\ell^b)`, at most 1 and
+    without a lower bound (a loss above the baseline is not clipped, so it can go below -1).
     """
     check_choice(variant, name="variant", choices=EXPLICITNESS_VARIANTS)
     capacity = np.asarray(capacity, dtype=np.float64)
@@ -88,6 +102,11 @@ def _check_capacities(capacities, probe: str) -> tuple[int, ...]:
         )
     if len(set(values)) != len(values):
         raise ValueError(f"capacities must be distinct; got {capacities!r}.")
+    if probe == "mlp" and max(values) > MAX_MLP_WIDTH:
+        raise ValueError(
+            f"capacities: MLP widths must be at most {MAX_MLP_WIDTH:,} (dismetrics.metrics.dci_es.MAX_MLP_WIDTH: two hidden "
+            f"layers of that width hold 10**8 weights; the authors' widest is 3,603); got {max(values):,}."
+        )
     return tuple(sorted(int(c) for c in values))
 
 
@@ -181,6 +200,13 @@ def dci_es(codes, factors, *, probe: str = "random_forest", capacities=None, fac
     ``explicitness="authors_code"`` computes E as the authors' released code does (see
     :func:`explicitness_from_curve`); the default is the paper's formula above.
 
+    Scale: the forest probes see the codes as scikit-learn does, in float32, and never split between
+    values less than 1e-7 apart, so E is invariant to positive rescaling of a dim only while the
+    differences that matter stay above 1e-7; codes whose every dim varies less than that, and codes
+    beyond the float32 range (|z| > 3.4e38), raise ``ValueError``. The MLP probes are not scale
+    invariant (no standardization, as in the authors' code). Classification factors may take at most
+    1,000 values (:data:`dismetrics._validation.MAX_CLASSES`), MLP widths at most 10,000.
+
     Pitfalls: E depends on the capacity grid and its axis (linear depths vs log parameters), so only
     values computed with the same probe family and grid compare; losses above the baseline are
     clipped to it; a probe family whose smallest member is already perfect gives E = 1 whatever the
@@ -203,6 +229,14 @@ def dci_es(codes, factors, *, probe: str = "random_forest", capacities=None, fac
     if isinstance(lowest_loss, bool) or not isinstance(lowest_loss, numbers.Real) or not 0.0 <= lowest_loss < 1.0:
         raise ValueError(f"lowest_loss must be a number in [0, 1); got {lowest_loss!r}.")
     n, d = codes.shape
+    check_float32_range(codes, name="codes", metric="DCI-ES",
+                        why=("casts them to float32 for its forests, as scikit-learn does (which refuses such values)"
+                             if probe == "random_forest" else "trains MLPs on them, whose activations would overflow"))
+    if probe == "random_forest":
+        check_tree_resolution(codes.astype(np.float32), codes, name="codes", metric="DCI-ES")
+    classification = [k for k in range(factors.shape[1]) if kinds[k] == "classification"]
+    check_cardinality(factors, metric="DCI-ES", columns=classification,
+                      why="fits classifier probes with one output per value")
     n_test = _check_test_fraction(test_fraction, n)
     rng = check_random_state(random_state)
     permutation = rng.permutation(n)
@@ -219,6 +253,12 @@ def dci_es(codes, factors, *, probe: str = "random_forest", capacities=None, fac
     axis = None
     for k in range(k_count):
         labels = np.unique(factors[:, k], return_inverse=True)[1].reshape(-1)
+        if np.unique(labels[test_rows]).size < 2:
+            raise ValueError(
+                f"factors[:, {k}] takes a single value in the test part of the random split ({n_test} points, "
+                f"test_fraction={test_fraction}): its test loss cannot measure anything (the baseline loss is 0). Use "
+                "more points or a larger test_fraction."
+            )
         kind = kinds[k]
         target = labels.astype(np.float64) if kind == "regression" else labels
         y_train, y_test = target[train_rows], target[test_rows]
@@ -233,6 +273,12 @@ def dci_es(codes, factors, *, probe: str = "random_forest", capacities=None, fac
             axis_k = np.asarray(capacity_grid, dtype=np.float64)
         axis = axis_k if axis is None else axis
         baselines[k] = _baseline_loss(kind, labels[test_rows])
+        if losses[k].min() < lowest_loss:
+            raise ValueError(
+                f"lowest_loss={lowest_loss} is above the test loss {losses[k].min():.4g} that a probe reached for "
+                f"factors[:, {k}]: lowest_loss must be the lowest loss possible (the paper uses 0), since E measures "
+                "the area above it (a curve below it would give E > 1)."
+            )
         curve = explicitness_from_curve(axis_k, losses[k], baselines[k], lowest_loss, explicitness)
         per_factor[k], aulcc[k], curves[k] = curve["explicitness"], curve["aulcc"], curve["curve"]
     return MetricResult(
@@ -268,7 +314,8 @@ def dci_es_size(codes, factors) -> MetricResult:
 
     Eastwood et al., ICLR 2023: the size of the representation relative to the ground truth (1 for a
     code with one dim per factor, 0.5 for one twice as large). Counts every code dim, collapsed ones
-    included. Also reported by :func:`dci_es` as ``details["size"]``.
+    included. Also reported by :func:`dci_es` as ``details["size"]``. In (0, inf): above 1 for codes
+    with fewer dims than factors.
     """
     codes, factors = check_codes_and_factors(codes, factors)
     return MetricResult(name="dci_es_size", value=factors.shape[1] / codes.shape[1],

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._validation import check_codes_and_factors, check_positive_int
+from .._validation import check_bins, check_codes_and_factors
 from ..result import MetricResult
 from ._histogram import discrete_mutual_info
 from .mig_sup import check_two_factors
@@ -58,7 +58,7 @@ def dcimig(codes, factors, *, bins: int = 20) -> MetricResult:
     """
     codes, factors = check_codes_and_factors(codes, factors)
     check_two_factors(factors, "DCIMIG")
-    bins = check_positive_int(bins, name="bins", minimum=2)
+    bins = check_bins(bins)
     info = discrete_mutual_info(codes, factors, bins)
     scores = dcimig_from_mi(info.matrix, info.factor_entropy)
     return MetricResult(

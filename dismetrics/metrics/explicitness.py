@@ -5,7 +5,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._validation import check_choice, check_positive_int, check_random_state
+from .._validation import (
+    check_cardinality,
+    check_choice,
+    check_positive_int,
+    check_random_state,
+    scaled_to_safe_range,
+)
 from ..result import MetricResult
 from ._fit import fit_to_max_iter
 from ._split import encode_with_training_labels, split_for_predictors
@@ -18,11 +24,43 @@ LOGISTIC = ("lbfgs", "liblinear_ovr")
 
 def _standardize(train: np.ndarray, test: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Standardize with the training mean and std (ddof=0, the reference's ``normalize_data``); a
-    constant dim is only centred (the reference would divide by zero)."""
+    constant dim is only centred (the reference would divide by zero).
+
+    A dim whose largest training magnitude is outside about [5e-91, 2e90] is first rescaled by an
+    exact power of two (``scaled_to_safe_range``), where the reference's std would overflow to inf
+    (codes x 1e200 scored 0.5) or underflow to 0; other dims are computed exactly as before.
+    """
+    train, exponents = scaled_to_safe_range(train)
+    if exponents.any():
+        test = np.ldexp(test, -exponents)
     mean = train.mean(axis=0)
     std = train.std(axis=0)
     std = np.where(std > 0, std, 1.0)
-    return (train - mean) / std, (test - mean) / std
+    standardized_test = (test - mean) / std
+    if not np.isfinite(standardized_test).all():
+        raise ValueError(
+            "codes_test (or the test part of codes) lies so far outside the training codes' range that the "
+            "standardized test codes overflow float64; give a test sample of the same representation (the training "
+            "mean and std standardize both)."
+        )
+    return (train - mean) / std, standardized_test
+
+
+def _check_auc_defined(split, name: str, where: str = "") -> None:
+    """Every factor needs a test class with both positive and negative test points, or its macro
+    ROC-AUC (the mean over such classes) is undefined."""
+    for k in range(split.factors_train.shape[1]):
+        _, y_test, _ = encode_with_training_labels(split.factors_train[:, k], split.factors_test[:, k])
+        seen = y_test[y_test >= 0]
+        counts = np.bincount(seen) if seen.size else np.zeros(0, dtype=np.int64)
+        if not np.any((counts > 0) & (counts < y_test.size)):
+            raise ValueError(
+                f"{name}[:, {k}]: no value of this factor has both positive and negative points among the "
+                f"{y_test.size} test point(s){where} ({seen.size} of them with a value seen in training, "
+                f"{np.count_nonzero(counts)} distinct), so its one-vs-rest ROC-AUC is undefined. The test sample needs "
+                "at least two values of every factor, at least one of them also seen in training: give a larger or "
+                "more varied test sample (or more points, when the sample is split at random)."
+            )
 
 
 def one_vs_rest_auc(labels: np.ndarray, probabilities: np.ndarray) -> tuple[float, np.ndarray]:
@@ -79,8 +117,16 @@ def explicitness(codes, factors, *, codes_test=None, factors_test=None, logistic
 
     Test points whose factor value never occurs in training count as negatives for every class;
     a class with no positive or no negative test point has no AUC (NaN) and is left out of that
-    factor's mean. Reference sizes: 10,000 train and 5,000 test points; without ``codes_test`` the
-    sample is split at random 2/3 : 1/3.
+    factor's mean. A factor with no class left (a one-row test set, a factor constant in the test
+    set, test values all unseen in training, e.g. all-distinct factor values) has no defined AUC:
+    ``ValueError`` naming ``factors_test`` (or ``factors`` for the random split). Reference sizes:
+    10,000 train and 5,000 test points; without ``codes_test`` the sample is split at random 2/3 : 1/3.
+
+    Scale: the score is invariant to positive rescaling and shifting of each code dim over the whole
+    float64 range (the standardization makes it so; a dim beyond about 2e90 or below 5e-91 in
+    magnitude is first rescaled by an exact power of two, where the reference's std overflows or
+    underflows). A factor may take at most 1,000 distinct values
+    (:data:`dismetrics._validation.MAX_CLASSES`).
 
     The solver stops after ``max_iter`` iterations whether it has converged or not, as the reference
     does (the reference sizes often stop lbfgs early); ``details["iterations_per_factor"]`` records the
@@ -99,6 +145,12 @@ def explicitness(codes, factors, *, codes_test=None, factors_test=None, logistic
     rng = check_random_state(random_state)
     model_seed = int(rng.integers(0, 2**31 - 1))
     split = split_for_predictors(codes, factors, codes_test, factors_test, rng=rng)
+    check_cardinality(split.factors_train, metric="explicitness", why="fits one logistic-regression output per value",
+                      where=split.training_part)
+    if factors_test is not None:
+        _check_auc_defined(split, "factors_test")
+    else:
+        _check_auc_defined(split, "factors", " of the random 2/3 : 1/3 split")
     x_train, x_test = _standardize(split.codes_train.astype(np.float64), split.codes_test.astype(np.float64))
     k_count = split.factors_train.shape[1]
     auc_train, auc_test = np.zeros(k_count), np.zeros(k_count)

@@ -6,10 +6,11 @@ from typing import Sequence
 
 import numpy as np
 
-from .._validation import check_choice, check_positive_int, check_random_state
+from .._validation import check_choice, check_random_state
 from ..result import MetricResult
 from ._intervention import (
     DEFAULT_CHUNK_SIZE,
+    check_sizes,
     describe_seed,
     encode_groups,
     encode_points,
@@ -65,8 +66,12 @@ def factor_vae_score(
     ``preset="wtc_paper"``: 12,800 points, threshold 0.05 on the variance.
 
     ``details["num_active_dims"]`` is the real number of active dims (the reference reports the length
-    of its boolean mask, i.e. always d). All votes are drawn first and their observations encoded
-    ``chunk_size`` at a time instead of 64 per call; the procedure and its distribution are the
+    of its boolean mask, i.e. always d). A dim of variance 0 is never active (with
+    ``active_threshold=0`` it would divide 0 by 0). Sizes: ``batch_size`` at most 10,000, ``n_train``,
+    ``n_eval``, ``n_variance`` at most 10 million, points x ``batch_size`` at most 50 million
+    (:mod:`dismetrics._validation`); codes whose variance overflows float64 raise ``ValueError``.
+
+    All votes are drawn first and their observations encoded ``chunk_size`` at a time instead of 64 per call; the procedure and its distribution are the
     reference's.
 
     Parameters
@@ -105,10 +110,10 @@ def factor_vae_score(
         active_threshold=active_threshold,
         active_on=active_on,
     )
-    batch_size = check_positive_int(params["batch_size"], name="batch_size", minimum=2)
-    n_train = check_positive_int(params["n_train"], name="n_train")
-    n_eval = check_positive_int(params["n_eval"], name="n_eval")
-    n_variance = check_positive_int(params["n_variance"], name="n_variance", minimum=2)
+    batch_size, sizes = check_sizes(batch_size=params["batch_size"], minimum_batch=2, group_factor=1,
+                                    n_train=(params["n_train"], 1), n_eval=(params["n_eval"], 1),
+                                    n_variance=(params["n_variance"], 2))
+    n_train, n_eval, n_variance = sizes["n_train"], sizes["n_eval"], sizes["n_variance"]
     threshold = float(params["active_threshold"])
     if not np.isfinite(threshold) or threshold < 0:
         raise ValueError(f"active_threshold must be a finite number >= 0; got {params['active_threshold']!r}.")
@@ -123,9 +128,18 @@ def factor_vae_score(
         representation, sampler, variance_factors, rng, chunk_size=chunk_size, progress=progress,
         desc="FactorVAE variances",
     )
-    global_variances = np.var(codes, axis=0, ddof=1)
+    with np.errstate(over="ignore", invalid="ignore"):
+        global_variances = np.var(codes, axis=0, ddof=1)
+    if not np.isfinite(global_variances).all():
+        dims = np.flatnonzero(~np.isfinite(global_variances)).tolist()
+        raise ValueError(
+            f"representation returned codes so large (|z| up to {np.abs(codes).max():.3g}) that the variance of dim(s) "
+            f"{dims} overflows float64; rescale the representation's output (the score divides by each dim's variance, "
+            "so only active_threshold sees the scale)."
+        )
     spread = np.sqrt(global_variances) if active_on == "std" else global_variances
-    active = spread >= threshold
+    # A dim of variance 0 is never active (with active_threshold=0 it would divide 0 by 0).
+    active = (spread >= threshold) & (global_variances > 0)
     active_idx = np.flatnonzero(active)
     d = global_variances.size
 

@@ -12,7 +12,16 @@ import numbers
 
 import numpy as np
 
-from .._validation import check_choice, check_codes_and_factors, check_positive_int, check_random_state
+from .._validation import (
+    check_bins,
+    check_cardinality,
+    check_choice,
+    check_codes_and_factors,
+    check_positive_int,
+    check_random_state,
+    check_workspace,
+    scaled_to_safe_range,
+)
 from ..result import MetricResult
 from ._fit import fit_to_max_iter
 from ._histogram import discrete_mutual_info
@@ -34,10 +43,28 @@ def _labels(column: np.ndarray) -> np.ndarray:
 
 
 def _standardize(codes: np.ndarray) -> np.ndarray:
-    """sklearn's ``StandardScaler`` (as the authors): mean 0, population std 1, a constant column left at 0."""
+    """sklearn's ``StandardScaler`` (as the authors): mean 0, population std 1, a constant column left at 0.
+
+    A dim whose largest magnitude is outside about [5e-91, 2e90] is first rescaled by an exact power of
+    two (its std would overflow to inf or underflow to 0); other dims are standardized as they are.
+    """
     from sklearn.preprocessing import StandardScaler
 
-    return StandardScaler().fit_transform(np.asarray(codes, dtype=np.float64))
+    scaled, _ = scaled_to_safe_range(np.asarray(codes, dtype=np.float64))
+    return StandardScaler().fit_transform(scaled)
+
+
+def _check_knn_factors(factors: np.ndarray, metric: str) -> None:
+    """The kNN estimator searches neighbours within every factor value: at most MAX_CLASSES values,
+    and at least one value that occurs twice (sklearn skips values seen once and has nothing left)."""
+    check_cardinality(factors, metric=f"{metric} (mi_estimator='knn')", why="runs one nearest-neighbour search per value")
+    for k in range(factors.shape[1]):
+        if np.unique(factors[:, k], return_counts=True)[1].max() < 2:
+            raise ValueError(
+                f"factors[:, {k}]: every value occurs once in this sample, and the kNN MI estimator (mi_estimator='knn') "
+                "needs values that occur at least twice. Use more points, fewer factor values, or "
+                "mi_estimator='histogram'."
+            )
 
 
 def _one_hot(codes: np.ndarray) -> np.ndarray:
@@ -148,6 +175,12 @@ def _logistic_log_loss(features: np.ndarray, labels: np.ndarray, max_iter: int) 
 def infoe_per_factor(codes: np.ndarray, factors: np.ndarray, *, discrete_latents: bool, max_iter: int) -> dict:
     r"""Per-factor normalized predictive linear information (see :func:`infoe`)."""
     if discrete_latents:
+        columns = sum(int(np.unique(codes[:, i]).size) for i in range(codes.shape[1]))
+        check_workspace(8.0 * codes.shape[0] * columns,
+                        what=f"the one-hot encoding of the codes ({codes.shape[0]:,} points x {columns:,} distinct "
+                             "code values)",
+                        advice="discrete_latents=True is for quantized codes with few values per dim; use False for "
+                               "continuous codes.")
         features = _one_hot(codes)
     else:
         features = _standardize(codes)
@@ -165,13 +198,15 @@ def _validate(codes, factors, mi_estimator, n_neighbors, bins, active_range_frac
     codes, factors = check_codes_and_factors(codes, factors)
     check_choice(mi_estimator, name="mi_estimator", choices=MI_ESTIMATORS)
     n_neighbors = check_positive_int(n_neighbors, name="n_neighbors")
-    bins = check_positive_int(bins, name="bins", minimum=2)
+    bins = check_bins(bins)
     active_range_fraction = _check_fraction(active_range_fraction, "active_range_fraction")
     rng = check_random_state(random_state)
     return codes, factors, n_neighbors, bins, active_range_fraction, rng
 
 
-def _nmi_part(codes, factors, mi_estimator, n_neighbors, bins, active_range_fraction, rng):
+def _nmi_part(codes, factors, mi_estimator, n_neighbors, bins, active_range_fraction, rng, metric):
+    if mi_estimator == "knn":
+        _check_knn_factors(factors, metric)
     seed = int(rng.integers(0, 2**31 - 1))
     nmi = normalized_mi_matrix(codes, factors, mi_estimator=mi_estimator, n_neighbors=n_neighbors, bins=bins, seed=seed)
     active = active_latents(codes, discrete=mi_estimator == "discrete", range_fraction=active_range_fraction)
@@ -188,7 +223,9 @@ def infomec(codes, factors, *, mi_estimator: str = "knn", n_neighbors: int = 10,
         codes, factors, mi_estimator, n_neighbors, bins, active_range_fraction, random_state)
     check_two_factors(factors, "InfoM")
     max_iter = check_positive_int(max_iter, name="max_iter")
-    nmi, active, scores, seed = _nmi_part(codes, factors, mi_estimator, n_neighbors, bins, active_range_fraction, rng)
+    check_cardinality(factors, metric="InfoE", why="fits one logistic-regression output per value")
+    nmi, active, scores, seed = _nmi_part(codes, factors, mi_estimator, n_neighbors, bins, active_range_fraction, rng,
+                                          "InfoMEC")
     explicit = infoe_per_factor(codes, factors, discrete_latents=mi_estimator == "discrete", max_iter=max_iter)
     return {
         "infom": _infom_result(scores, nmi, active, mi_estimator, n_neighbors, bins, active_range_fraction, seed, codes),
@@ -244,6 +281,12 @@ def infom(codes, factors, *, mi_estimator: str = "knn", n_neighbors: int = 10, b
     MIG, ``bins`` bins; deterministic and faster) or ``"discrete"`` (each distinct code value its own
     class, for quantized codes; active = not constant).
 
+    Bad input: with the kNN estimator a factor may take at most 1,000 values
+    (:data:`dismetrics._validation.MAX_CLASSES`) and needs a value that occurs twice; ``bins`` is at
+    most 1,000. The codes are standardized after an exact power-of-two rescaling of any dim beyond
+    about 2e90 or below 5e-91, so a common positive scale leaves InfoM and InfoC unchanged over the
+    whole float64 range.
+
     Cases the authors' code leaves undefined (0/0): an active latent with no information about any
     factor scores 0 here (the reference gives NaN); no active latent gives 0. Needs K >= 2.
 
@@ -255,7 +298,8 @@ def infom(codes, factors, *, mi_estimator: str = "knn", n_neighbors: int = 10, b
     codes, factors, n_neighbors, bins, active_range_fraction, rng = _validate(
         codes, factors, mi_estimator, n_neighbors, bins, active_range_fraction, random_state)
     check_two_factors(factors, "InfoM")
-    nmi, active, scores, seed = _nmi_part(codes, factors, mi_estimator, n_neighbors, bins, active_range_fraction, rng)
+    nmi, active, scores, seed = _nmi_part(codes, factors, mi_estimator, n_neighbors, bins, active_range_fraction, rng,
+                                          "InfoM")
     return _infom_result(scores, nmi, active, mi_estimator, n_neighbors, bins, active_range_fraction, seed, codes)
 
 
@@ -280,7 +324,8 @@ def infoc(codes, factors, *, mi_estimator: str = "knn", n_neighbors: int = 10, b
     """
     codes, factors, n_neighbors, bins, active_range_fraction, rng = _validate(
         codes, factors, mi_estimator, n_neighbors, bins, active_range_fraction, random_state)
-    nmi, active, scores, seed = _nmi_part(codes, factors, mi_estimator, n_neighbors, bins, active_range_fraction, rng)
+    nmi, active, scores, seed = _nmi_part(codes, factors, mi_estimator, n_neighbors, bins, active_range_fraction, rng,
+                                          "InfoC")
     return _infoc_result(scores, nmi, active, mi_estimator, n_neighbors, bins, active_range_fraction, seed, codes)
 
 
@@ -298,7 +343,11 @@ def infoe(codes, factors, *, discrete_latents: bool = False, max_iter: int = 100
     with :math:`\ell` the in-sample log loss (nats). The probe is the authors': no penalty
     (``C=inf``), ``class_weight="balanced"``, lbfgs multinomial, ``max_iter=100``, ``tol=1e-4``.
     With balanced weights the null model predicts the uniform distribution, so
-    :math:`\ell^{\mathrm{null}}_k = \log m_k`. Pitfalls: the loss is measured on the training
+    :math:`\ell^{\mathrm{null}}_k = \log m_k`. InfoE is at most 1 and can be negative (the balanced
+    probe's unweighted in-sample loss above the null model's). A factor may take at most 1,000 values
+    (:data:`dismetrics._validation.MAX_CLASSES`); codes are standardized after an exact power-of-two
+    rescaling of any dim beyond about 2e90 or below 5e-91, so InfoE is invariant to positive affine
+    maps of a dim over the whole float64 range. Pitfalls: the loss is measured on the training
     sample (no test split, as in the reference), so many code dims and few points inflate it; the
     probe stops after ``max_iter`` lbfgs steps whether converged or not (warnings silenced).
 
@@ -311,5 +360,6 @@ def infoe(codes, factors, *, discrete_latents: bool = False, max_iter: int = 100
     if not isinstance(discrete_latents, (bool, np.bool_)):
         raise ValueError(f"discrete_latents must be True or False; got {discrete_latents!r}.")
     max_iter = check_positive_int(max_iter, name="max_iter")
+    check_cardinality(factors, metric="InfoE", why="fits one logistic-regression output per value")
     explicit = infoe_per_factor(codes, factors, discrete_latents=bool(discrete_latents), max_iter=max_iter)
     return _infoe_result(explicit, "discrete" if discrete_latents else "knn", max_iter, codes)

@@ -8,7 +8,7 @@ import numpy as np
 
 from .._kernels import info as kernels
 from .._kernels import irs as irs_kernels
-from .._validation import check_codes_and_factors, check_positive_int
+from .._validation import check_bins, check_codes_and_factors, scaled_to_safe_range
 from ..result import MetricResult
 
 __all__ = ["irs", "irs_from_groups"]
@@ -27,12 +27,15 @@ def _factor_groups(factors: np.ndarray, factor_bins: int | None) -> np.ndarray:
     return kernels.discretize(np.ascontiguousarray(factors, dtype=np.float64), factor_bins)
 
 
-def irs_from_groups(latents: np.ndarray, groups: np.ndarray, diff_quantile: float) -> dict:
+def irs_from_groups(latents: np.ndarray, groups: np.ndarray, diff_quantile: float, exponents=None) -> dict:
     r"""disentanglement_lib's ``scalable_disentanglement_score`` on active latents (n, L) and group labels (K, n).
 
     For factor k with groups g (points sharing a value of the discretized factor):
     ``dev[i, k] = mean_g quantile_q(|z_i - E[z_i | g]|)`` over the points of g, and
     ``IRS[i, k] = 1 - dev[i, k] / max_n |z_i - mean(z_i)|``.
+
+    ``exponents`` (optional, one per latent): the latents were rescaled by ``2**-exponents``; IRS[i, k]
+    does not depend on that, the weights (``max_deviations``, reported in the codes' units) do.
     """
     n_latents = latents.shape[1]
     n_factors = groups.shape[0]
@@ -42,8 +45,13 @@ def irs_from_groups(latents: np.ndarray, groups: np.ndarray, diff_quantile: floa
         cum_deviations[:, k] = irs_kernels.mean_group_quantile_deviation(latents, groups[k], diff_quantile)
     irs_matrix = 1.0 - cum_deviations / max_deviations[:, None]
     per_dim = irs_matrix.max(axis=1)
-    if np.sum(max_deviations) > 0.0:
-        score = float(np.average(per_dim, weights=max_deviations))
+    weights = max_deviations
+    if exponents is not None and np.any(exponents):
+        # Weights in units of the largest rescaling (exact powers of two), then back in the codes' units.
+        weights = np.ldexp(max_deviations, exponents - np.max(exponents))
+        max_deviations = np.ldexp(max_deviations, exponents)
+    if np.sum(weights) > 0.0:
+        score = float(np.average(per_dim, weights=weights))
     else:  # unreachable for active latents; kept as in the reference
         score = float(np.mean(per_dim))
     return {
@@ -76,7 +84,9 @@ def irs(codes, factors, *, diff_quantile: float = 0.99, factor_bins: int | None 
     :math:`\max_x |z_i - \bar z_i|`. No active dim: 0.
 
     Pitfalls: the weights make the score depend on the relative scale of the dims (it is invariant
-    to shifting any dim and to rescaling all dims by one factor, not to rescaling one dim); a
+    to shifting any dim and to rescaling all dims by one factor, not to rescaling one dim; that
+    invariance holds over the whole float64 range: a dim beyond about 2e90 or below 5e-91 is rescaled
+    by an exact power of two before its variance and deviations are taken, the weights compensated); a
     pure-noise dim does not score 0 (about 0.3 for a Gaussian dim at n = 10,000, since
     :math:`Q_{0.99}` of the deviations is smaller than their maximum); a factor with more than 21
     values is merged into 20 bins before grouping (``factor_bins=None`` groups by the raw values).
@@ -104,8 +114,11 @@ def irs(codes, factors, *, diff_quantile: float = 0.99, factor_bins: int | None 
     codes, factors = check_codes_and_factors(codes, factors)
     diff_quantile = _check_quantile(diff_quantile)
     if factor_bins is not None:
-        factor_bins = check_positive_int(factor_bins, name="factor_bins", minimum=2)
-    active = np.flatnonzero(codes.var(axis=0) > 0.0)
+        factor_bins = check_bins(factor_bins, name="factor_bins")
+    # A dim beyond about 2e90 or below 5e-91 in magnitude is rescaled by an exact power of two first (its
+    # variance and mean would overflow or underflow); every other dim is used as it is.
+    scaled, exponents = scaled_to_safe_range(codes)
+    active = np.flatnonzero(scaled.var(axis=0) > 0.0)
     params = {"diff_quantile": diff_quantile, "factor_bins": factor_bins, "n_samples": codes.shape[0]}
     k_count = factors.shape[1]
     if active.size == 0:
@@ -124,7 +137,7 @@ def irs(codes, factors, *, diff_quantile: float = 0.99, factor_bins: int | None 
         )
     groups = _factor_groups(factors, factor_bins)
     # float64 throughout (float32 codes: the reference's float32 arithmetic differs by about 1e-7)
-    scores = irs_from_groups(codes[:, active].astype(np.float64), groups, diff_quantile)
+    scores = irs_from_groups(scaled[:, active].astype(np.float64), groups, diff_quantile, exponents[active])
     return MetricResult(
         name="irs",
         value=scores["score"],

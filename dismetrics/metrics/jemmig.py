@@ -5,8 +5,9 @@ from __future__ import annotations
 import numpy as np
 
 from .._kernels import info as kernels
-from .._validation import check_codes_and_factors, check_positive_int
+from .._validation import check_bins, check_codes_and_factors
 from ..result import MetricResult
+from ._histogram import check_table_memory
 
 __all__ = ["jemmig", "joint_entropies_from_tables", "top_two_dims"]
 
@@ -81,9 +82,10 @@ def jemmig(codes, factors, *, bins: int = 20) -> MetricResult:
         ``factor_entropy``, ``top_dim_per_factor``, ``second_dim_per_factor``.
     """
     codes, factors = check_codes_and_factors(codes, factors, min_dims=2)
-    bins = check_positive_int(bins, name="bins", minimum=2)
-    disc = kernels.discretize(codes, bins)
+    bins = check_bins(bins)
     labels, sizes = kernels.encode_factor_columns(factors)
+    check_table_memory(codes.shape[1], bins, sizes)
+    disc = kernels.discretize(codes, bins)
     tables = kernels.contingency_tables(disc, labels, sizes, bins)
     mi = kernels.mutual_info_from_tables(tables)
     joint = joint_entropies_from_tables(tables)

@@ -6,7 +6,7 @@ import numbers
 
 import numpy as np
 
-from .._validation import check_codes_and_factors, check_positive_int
+from .._validation import check_bins, check_codes_and_factors
 from ..result import MetricResult
 from ._histogram import discrete_mutual_info
 
@@ -52,7 +52,7 @@ def mig_sup(codes, factors, *, bins: int = 20, active_variance: float | None = N
     codes : array (n, d)
     factors : int array (n, K), K >= 2
     bins : int
-        Equal-width bins per code dim (20, as MIG in disentanglement_lib).
+        Equal-width bins per code dim (20, as MIG in disentanglement_lib; at most 1,000).
     active_variance : float or None
         ``None`` (default): average over all dims; a number: only over dims whose variance exceeds it.
 
@@ -65,7 +65,7 @@ def mig_sup(codes, factors, *, bins: int = 20, active_variance: float | None = N
     """
     codes, factors = check_codes_and_factors(codes, factors)
     check_two_factors(factors, "MIG-sup")
-    bins = check_positive_int(bins, name="bins", minimum=2)
+    bins = check_bins(bins)
     if active_variance is not None and (isinstance(active_variance, bool) or not isinstance(active_variance, numbers.Real)
                                         or not active_variance >= 0):
         raise ValueError(f"active_variance must be None or a number >= 0 (0.01 in the authors' code); got {active_variance!r}.")

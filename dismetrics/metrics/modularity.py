@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._validation import check_codes_and_factors, check_positive_int
+from .._validation import check_bins, check_codes_and_factors
 from ..result import MetricResult
 from ._histogram import discrete_mutual_info
 
@@ -39,7 +39,8 @@ def modularity(codes, factors, *, bins: int = 20) -> MetricResult:
     5 of its 10 dims collapsed scores about 0.5-0.6, not 1; ``details["per_dim"]`` shows which dims
     pull the mean down.
 
-    Reference settings (disentanglement_lib): 10,000 points, 20 equal-width bins per dim. The
+    The score is in [0, 1]. Reference settings (disentanglement_lib): 10,000 points, 20 equal-width
+    bins per dim (``bins`` at most 1,000, :data:`dismetrics._validation.MAX_BINS`). The
     explicitness half of Ridgeway and Mozer's metric is :func:`dismetrics.explicitness`.
 
     Returns
@@ -51,7 +52,7 @@ def modularity(codes, factors, *, bins: int = 20) -> MetricResult:
     codes, factors = check_codes_and_factors(codes, factors)
     if factors.shape[1] < 2:
         raise ValueError("factors needs at least two factors (columns) for modularity: it compares a code's MI with its best factor against the others.")
-    bins = check_positive_int(bins, name="bins", minimum=2)
+    bins = check_bins(bins)
     info = discrete_mutual_info(codes, factors, bins)
     per_dim = modularity_from_mi(info.matrix)
     return MetricResult(

@@ -5,7 +5,13 @@ from __future__ import annotations
 import numpy as np
 
 from .._parallel import available_threads
-from .._validation import check_positive_int, check_random_state
+from .._validation import (
+    check_cardinality,
+    check_float32_range,
+    check_positive_int,
+    check_random_state,
+    scaled_to_safe_range,
+)
 from ..result import MetricResult
 from ._split import split_for_predictors
 
@@ -51,7 +57,10 @@ def sap_score_matrix(codes_train, factors_train, codes_test, factors_test, *, di
     """
     d, k_count = codes_train.shape[1], factors_train.shape[1]
     if not discrete:
-        # The reference computes the continuous case on the training sample only (no predictor).
+        # The reference computes the continuous case on the training sample only (no predictor). The
+        # squared correlation does not depend on the scale of v: a factor beyond about 2e90 or below
+        # 5e-91 is rescaled by an exact power of two first (its variance would overflow or underflow).
+        factors_train, _ = scaled_to_safe_range(np.asarray(factors_train, dtype=np.float64))
         return np.array([[_squared_correlation(codes_train[:, i], factors_train[:, k]) for k in range(k_count)]
                          for i in range(d)])
     pairs = [(i, k) for i in range(d) for k in range(k_count)]
@@ -90,6 +99,13 @@ def sap(codes, factors, *, codes_test=None, factors_test=None, discrete: bool = 
     independent and run in ``n_jobs`` threads (``None``: all cores, ``1``: serial); the result does not
     depend on ``n_jobs``. ``random_state`` drives the random split.
 
+    Scale: SAP is **not** invariant to rescaling a code dim, in the reference as here: LinearSVC's
+    penalty (C = 0.01, the intercept penalized too) shrinks a small-scale dim's fit, so codes x 0.01
+    can score 0 and codes x 1e8 score differently from codes x 1 (docs/sap.md has numbers). Codes
+    beyond the float32 range (|z| > 3.4e38) raise ``ValueError`` (liblinear runs for minutes on such
+    values). A discrete factor may take at most 1,000 distinct values
+    (:data:`dismetrics._validation.MAX_CLASSES`).
+
     Returns
     -------
     MetricResult
@@ -107,6 +123,11 @@ def sap(codes, factors, *, codes_test=None, factors_test=None, discrete: bool = 
     if types == ():
         types = None
     split = split_for_predictors(codes, factors, codes_test, factors_test, rng=rng, factor_types=types, min_dims=2)
+    why = "fits liblinear's LinearSVC to them, which runs for minutes on values that large (or overflows the variances)"
+    check_float32_range(split.codes_train, name="codes", metric="SAP", why=why)
+    check_float32_range(split.codes_test, name="codes_test" if codes_test is not None else "codes", metric="SAP", why=why)
+    if discrete:
+        check_cardinality(split.factors_train, metric="SAP", why="fits a one-vs-rest LinearSVC per value and code dim", where=split.training_part)
     if discrete and dual is not False:
         # The dual coordinate-descent solver draws from liblinear's process-global generator, which
         # threads would share in a racy order: those fits run serially.

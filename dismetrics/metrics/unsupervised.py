@@ -11,7 +11,8 @@ from __future__ import annotations
 import numpy as np
 
 from .._kernels import info as kernels
-from .._validation import check_codes, check_positive_int
+from .._parallel import available_threads
+from .._validation import check_bins, check_codes, check_workspace, scaled_to_safe_range
 from ..result import MetricResult
 
 __all__ = [
@@ -24,6 +25,11 @@ __all__ = [
 ]
 
 
+#: The Wasserstein correlation multiplies the covariance by the variances (fourth powers of the codes):
+#: codes beyond 2**120 or below 2**-120 in magnitude are first rescaled by a power of two.
+GWC_SAFE_EXPONENT = 120
+
+
 def _covariance(codes: np.ndarray) -> np.ndarray:
     return np.atleast_2d(np.cov(codes.astype(np.float64, copy=False), rowvar=False, ddof=1))
 
@@ -32,7 +38,8 @@ def gaussian_tc_from_cov(cov: np.ndarray) -> float:
     r"""Total correlation of a Gaussian with covariance ``cov``:
     :math:`\tfrac12 (\sum_i \log C_{ii} - \log\det C)` (Prop. 1 of the RTC-VAE paper).
 
-    ``+inf`` for a singular ``cov`` (a dim that is an exact linear function of the others).
+    ``+inf`` for a singular ``cov`` (a dim that is an exact linear function of the others);
+    :func:`gaussian_total_correlation` raises ``ValueError`` there instead.
     """
     sign, logdet = np.linalg.slogdet(cov)
     if sign <= 0:
@@ -55,45 +62,99 @@ def gaussian_wasserstein_from_cov(cov: np.ndarray) -> float:
     return float(2.0 * np.trace(cov) - 2.0 * np.sum(np.sqrt(eigenvalues)))
 
 
+def _check_not_singular(cov: np.ndarray) -> None:
+    """Refuse a numerically singular covariance: the smallest eigenvalue of the correlation matrix at
+    or below ``d * eps`` times the largest (numpy's ``matrix_rank`` tolerance). The TC is then
+    infinite, and any finite number slogdet returns for it is rounding noise."""
+    d = cov.shape[0]
+    std = np.sqrt(np.diag(cov))
+    correlation = cov / std[:, None] / std[None, :]
+    eigenvalues = np.linalg.eigvalsh(correlation)
+    tolerance = d * np.finfo(np.float64).eps * eigenvalues[-1]
+    if eigenvalues[0] > tolerance and np.linalg.slogdet(cov)[0] > 0:
+        return
+    rank = int(np.sum(eigenvalues > tolerance))
+    pairs = np.argwhere(np.triu(np.abs(correlation) >= 1.0 - 1e-12, 1))
+    example = f" (dims {pairs[0][0]} and {pairs[0][1]} are perfectly correlated)" if pairs.size else ""
+    raise ValueError(
+        f"codes has a singular covariance (numerical rank {rank} of {d}): some code dims are exact linear combinations "
+        f"of others{example}, e.g. a duplicated dim, so the Gaussian total correlation is infinite. Drop the redundant "
+        "dims (or keep only one of each duplicated dim)."
+    )
+
+
+def _unscaled(matrix: np.ndarray, exponents: np.ndarray) -> np.ndarray:
+    """A covariance of codes rescaled by 2**-exponents (per dim, or one for all) back in the codes' units
+    (entries beyond float64 become inf)."""
+    if not np.any(exponents):
+        return matrix
+    exponents = np.broadcast_to(exponents, matrix.shape[:1])
+    with np.errstate(over="ignore"):
+        return np.ldexp(matrix, exponents[:, None] + exponents[None, :])
+
+
 def gaussian_total_correlation(codes) -> MetricResult:
     r"""Gaussian total correlation of the codes (nats).
 
     .. math:: \mathrm{TC} = \tfrac12 \Big(\sum_i \log C_{ii} - \log\det C\Big)
 
     with ``C = np.cov(codes.T)`` (ddof = 1): the TC of the Gaussian with the codes' covariance, 0 for
-    uncorrelated dims, ``+inf`` when the covariance is singular (a dim duplicated or an exact linear
-    combination of others). Constant dims make it undefined (log 0): they raise ``ValueError``;
-    drop them first.
+    uncorrelated dims. It depends only on the correlation matrix, so it is invariant to positive (and
+    negative) rescaling and to shifting of each dim, over the whole float64 range: a dim whose largest
+    magnitude is outside about [5e-91, 2e90] is first rescaled by an exact power of two (codes inside
+    that range are computed as they are, so their numbers are untouched).
+
+    Raises ``ValueError`` when the TC is not finite: constant dims (log 0; drop them first) and a
+    singular covariance (a duplicated dim, or a dim that is an exact linear combination of others:
+    the TC is infinite; numerically singular means the correlation matrix's smallest eigenvalue is at
+    most ``d * eps`` times its largest). ``details["covariance"]`` is ``C`` in the codes' units
+    (entries beyond float64, for codes beyond about 1e154, are inf).
     """
     codes = check_codes(codes)
-    cov = _covariance(codes)
+    scaled, exponents = scaled_to_safe_range(codes.astype(np.float64, copy=False))
+    cov = _covariance(scaled)
     constant = np.flatnonzero(np.diag(cov) <= 0)
     if constant.size:
         raise ValueError(
             f"codes has constant dimension(s) {constant.tolist()}: their variance is 0 and the Gaussian total "
             "correlation is undefined (log 0). Drop them, e.g. codes[:, codes.std(axis=0) > 0]."
         )
+    _check_not_singular(cov)
     return MetricResult(
         name="gaussian_total_correlation",
         value=gaussian_tc_from_cov(cov),
-        details={"covariance": cov},
+        details={"covariance": _unscaled(cov, exponents)},
         params={"n_samples": codes.shape[0], "ddof": 1},
     )
 
 
 def _gwc(codes, normalized: bool) -> MetricResult:
     codes = check_codes(codes)
-    cov = _covariance(codes)
+    # One power of two for all dims (the score is not invariant to rescaling one dim), only where the
+    # codes are beyond 2**120 (about 1e36) or below 2**-120 in magnitude (see scaled_to_safe_range:
+    # the square root of C diag(C) takes fourth powers of the codes): then every number is that of the
+    # plain computation with an unbounded exponent range.
+    scaled, exponent = scaled_to_safe_range(codes.astype(np.float64, copy=False), per_column=False,
+                                            safe_exponent=GWC_SAFE_EXPONENT)
+    cov = _covariance(scaled)
     raw = gaussian_wasserstein_from_cov(cov)
     total_variance = float(np.trace(cov))
     if normalized and total_variance <= 0:
         raise ValueError("codes is constant in every dimension: the normalized Gaussian Wasserstein correlation divides by tr C = 0.")
     norm = raw / total_variance if total_variance > 0 else float("nan")
+    if exponent:
+        with np.errstate(over="ignore"):
+            raw = float(np.ldexp(raw, 2 * int(exponent)))  # the unnormalized score scales with the square of the codes
+    if not normalized and not np.isfinite(raw):
+        raise ValueError(
+            "codes is so large that its Gaussian Wasserstein correlation (which grows with the square of the codes' scale) "
+            "exceeds the float64 range; rescale the codes, or use gaussian_wasserstein_correlation_normalized (scale free)."
+        )
     name = "gaussian_wasserstein_correlation" + ("_normalized" if normalized else "")
     return MetricResult(
         name=name,
         value=norm if normalized else raw,
-        details={"unnormalized": raw, "normalized": norm, "covariance": cov},
+        details={"unnormalized": raw, "normalized": norm, "covariance": _unscaled(cov, exponent)},
         params={"n_samples": codes.shape[0], "ddof": 1},
     )
 
@@ -105,12 +166,21 @@ def gaussian_wasserstein_correlation(codes) -> MetricResult:
     its diagonal (disentanglement_lib's ``gaussian_wasserstein_correlation``); 0 for uncorrelated dims.
     ``details["normalized"]`` divides by :math:`\mathrm{tr}\,C` (see
     :func:`gaussian_wasserstein_correlation_normalized`).
+
+    It grows with the square of the codes' scale (rescaling every dim by s multiplies it by s**2), over
+    the whole float64 range (codes beyond about 1e36 or below 1e-36 in magnitude are computed after an
+    exact power-of-two rescaling, where the products of variances would overflow or underflow); when
+    the value itself would exceed float64 it raises ``ValueError``.
     """
     return _gwc(codes, normalized=False)
 
 
 def gaussian_wasserstein_correlation_normalized(codes) -> MetricResult:
-    r"""Gaussian Wasserstein correlation divided by the total variance tr C (scale free)."""
+    r"""Gaussian Wasserstein correlation divided by the total variance tr C.
+
+    Invariant to rescaling all dims by one positive number (not one dim alone: tr C weighs the dims by
+    their variances), over the whole float64 range; ``ValueError`` when every dim is constant.
+    """
     return _gwc(codes, normalized=True)
 
 
@@ -121,15 +191,18 @@ def mutual_info_score(codes, *, bins: int = 20) -> MetricResult:
 
     with the 20-bin histogram discretization of :func:`~dismetrics.mig`. Note the plug-in MI between
     two discretized *independent* dims is positive in a finite sample (about (bins-1)^2 / (2n) nats),
-    so the score of independent codes is small but not 0.
+    so the score of independent codes is small but not 0. In [0, log(bins)] nats; ``bins`` is at most
+    1,000 (:data:`dismetrics._validation.MAX_BINS`).
     """
     codes = check_codes(codes, min_dims=2)
-    bins = check_positive_int(bins, name="bins", minimum=2)
+    bins = check_bins(bins)
+    d = codes.shape[1]
+    check_workspace(8.0 * (d * d + available_threads() * bins * bins), what=f"the pairwise MI of {d} code dims",
+                    advice="Score fewer code dims at a time.")
     disc = kernels.discretize(codes, bins)
     matrix = kernels.pairwise_mutual_info(disc, bins)
     off_diagonal = matrix.copy()
     np.fill_diagonal(off_diagonal, 0.0)
-    d = codes.shape[1]
     return MetricResult(
         name="mutual_info_score",
         value=float(off_diagonal.sum() / (d * d - d)),

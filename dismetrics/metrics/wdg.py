@@ -11,7 +11,7 @@ import numpy as np
 from .._kernels import wasserstein as kernels
 from .._kernels.info import encode_factor_columns
 from .._parallel import available_threads
-from .._validation import as_real_array, check_choice, check_codes_and_factors, check_random_state
+from .._validation import as_real_array, check_choice, check_codes_and_factors, check_random_state, scaled_to_safe_range
 from ..result import MetricResult
 
 __all__ = ["wdg", "wasserstein_1d", "normalize_codes", "gap_summary", "NORMALIZATIONS", "ESTIMATORS"]
@@ -77,9 +77,12 @@ def _normalized_sorted_column(column: np.ndarray, normalize) -> tuple[np.ndarray
     if normalize == "minmax":
         s /= high - low
     elif normalize == "std":
+        # A dim beyond about 2e90 or below 5e-91 is first rescaled by an exact power of two (its std
+        # would overflow to inf or underflow to 0); other dims are divided by their std as they are.
+        s, _ = scaled_to_safe_range(s, per_column=False)
         scale = float(np.std(s))
         if scale > 0:
-            s /= scale
+            s = s / scale
     elif normalize == "rank":
         s = kernels.average_ranks_sorted(s)
     return s, order, False

@@ -2,7 +2,7 @@
 
 Metrics that parallelize (DCI's factor threads, SAP's per-dim fits, WDG's per-dim rows, the numba
 kernels) take all cores by default. A process that shares the machine with others, such as a worker
-of ``dismetrics score --jobs N``, caps them with :func:`limit_threads` so that N workers use about the
+of `dismetrics score --jobs N`, caps them with `limit_threads` so that N workers use about the
 cores there are instead of N times as many threads. Results never depend on the thread count.
 """
 
@@ -13,12 +13,12 @@ import sys
 
 __all__ = ["available_threads", "limit_threads", "threads_per_worker", "THREADS_ENV"]
 
-#: Environment variable holding the cap (inherited by child processes).
 THREADS_ENV = "DISMETRICS_NUM_THREADS"
+"""Environment variable holding the cap (inherited by child processes)."""
 
 
 def available_threads() -> int:
-    """The cap set by :func:`limit_threads` (or ``$DISMETRICS_NUM_THREADS``), else the number of CPUs."""
+    """The cap set by `limit_threads` (or `$DISMETRICS_NUM_THREADS`), else the number of CPUs."""
     value = os.environ.get(THREADS_ENV, "").strip()
     if value:
         try:
@@ -32,15 +32,15 @@ def available_threads() -> int:
 
 
 def threads_per_worker(workers: int) -> int:
-    """Threads each of ``workers`` processes may use so that together they fill the CPUs once."""
+    """Threads each of `workers` processes may use so that together they fill the CPUs once."""
     return max(1, (os.cpu_count() or 1) // max(1, int(workers)))
 
 
 def limit_threads(threads: int) -> None:
-    """Cap every thread pool of this process at ``threads``: the metrics' own pools (via
-    ``$DISMETRICS_NUM_THREADS``), numba's parallel loops (``numba.set_num_threads`` of the calling
+    """Cap every thread pool of this process at `threads`: the metrics' own pools (via
+    `$DISMETRICS_NUM_THREADS`), numba's parallel loops (`numba.set_num_threads` of the calling
     thread), the BLAS/OpenMP libraries loaded so far (threadpoolctl), and torch's intra-op pool (now if
-    torch is loaded, else through ``$OMP_NUM_THREADS`` when it is)."""
+    torch is loaded, else through `$OMP_NUM_THREADS` when it is)."""
     threads = max(1, int(threads))
     os.environ[THREADS_ENV] = str(threads)
     os.environ.setdefault("OMP_NUM_THREADS", str(threads))

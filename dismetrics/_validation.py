@@ -1,7 +1,7 @@
 """Checks at the public edge.
 
 Every public metric runs its inputs through these functions first, so a user sees a
-``ValueError`` that names the argument and the fix, never a numba traceback.
+`ValueError` that names the argument and the fix, never a numba traceback.
 """
 
 from __future__ import annotations
@@ -42,65 +42,65 @@ __all__ = [
 # the reason and what to do) instead of a MemoryError, a numba "Allocation failed" or a run that
 # never ends. Each limit is far above every documented or reference usage.
 
-#: Most histogram bins per code dim (``bins`` of MIG, Modularity, MIG-sup, DCIMIG, JEMMIG,
-#: mutual_info_score, InfoM/InfoC's histogram estimator; IRS's ``factor_bins``). The reference uses
-#: 20 (Carbonneau et al.'s review 10); every (dim, factor) contingency table has ``bins`` columns and
-#: mutual_info_score fills a ``bins`` x ``bins`` table per pair of dims, so 10**9 bins asked for
-#: tens of GiB. 1,000 is 50 times the reference; with 10,000 points most of 1,000 bins are empty.
 MAX_BINS = 1_000
+"""Most histogram bins per code dim (`bins` of MIG, Modularity, MIG-sup, DCIMIG, JEMMIG,
+mutual_info_score, InfoM/InfoC's histogram estimator; IRS's `factor_bins`). The reference uses
+20 (Carbonneau et al.'s review 10); every (dim, factor) contingency table has `bins` columns and
+mutual_info_score fills a `bins` x `bins` table per pair of dims, so `10**9` bins asked for
+tens of GiB. 1,000 is 50 times the reference; with 10,000 points most of 1,000 bins are empty."""
 
-#: Most distinct values of one discrete factor for the metrics that fit one classifier output per
-#: value (DCI: one tree per value and boosting stage; SAP: one one-vs-rest SVM per value; Explicitness,
-#: InfoE: multinomial logistic regressions; InfoM/InfoC's kNN estimator: one neighbour search per
-#: value; DCI-ES classification probes). Time and memory grow with the count: about 20,000 values
-#: took minutes or ran out of memory. The reference data sets have at most 40 values per factor
-#: (dSprites orientation) and continuous factors are usually discretized into about 20 bins.
 MAX_CLASSES = 1_000
+"""Most distinct values of one discrete factor for the metrics that fit one classifier output per
+value (DCI: one tree per value and boosting stage; SAP: one one-vs-rest SVM per value; Explicitness,
+InfoE: multinomial logistic regressions; InfoM/InfoC's kNN estimator: one neighbour search per
+value; DCI-ES classification probes). Time and memory grow with the count: about 20,000 values
+took minutes or ran out of memory. The reference data sets have at most 40 values per factor
+(dSprites orientation) and continuous factors are usually discretized into about 20 bins."""
 
-#: Most points ``evaluate`` draws per sample (``n``, ``n_test``) and the intervention metrics per
-#: estimate (``n_train``, ``n_eval``, ``n_variance``): 1,000 times the reference's 10,000. The factors
-#: and codes of every point are held in memory at once.
 MAX_SAMPLES = 10_000_000
+"""Most points `evaluate` draws per sample (`n`, `n_test`) and the intervention metrics per
+estimate (`n_train`, `n_eval`, `n_variance`): 1,000 times the reference's 10,000. The factors
+and codes of every point are held in memory at once."""
 
-#: Most repeats of ``evaluate`` / ``evaluate_codes`` (the WTC paper runs 50): one seed, one row per
-#: metric and one full evaluation per repeat.
 MAX_REPEATS = 10_000
+"""Most repeats of `evaluate` / `evaluate_codes` (the WTC paper runs 50): one seed, one row per
+metric and one full evaluation per repeat."""
 
-#: Most observations in one intervention group (``batch_size`` of the beta-VAE and FactorVAE
-#: scores; the reference's is 64).
 MAX_BATCH_SIZE = 10_000
+"""Most observations in one intervention group (`batch_size` of the beta-VAE and FactorVAE
+scores; the reference's is 64)."""
 
-#: Most observations the beta-VAE / FactorVAE score draws at once for its training or evaluation
-#: points (points x group size; the factor vectors of all of them are drawn before encoding, 8 bytes
-#: per factor each). The reference needs 1.28 million (beta-VAE: 10,000 points x 2 x 64).
 MAX_GROUP_OBSERVATIONS = 50_000_000
+"""Most observations the beta-VAE / FactorVAE score draws at once for its training or evaluation
+points (points x group size; the factor vectors of all of them are drawn before encoding, 8 bytes
+per factor each). The reference needs 1.28 million (beta-VAE: 10,000 points x 2 x 64)."""
 
-#: Largest scratch array a metric allocates for one computation (contingency tables, the tie-break
-#: keys of DCI's boosting kernel, pairwise tables, bootstrap resamples): 2 GiB. The reference
-#: settings need a few MB.
 MAX_WORKSPACE_BYTES = 2 * 1024**3
+"""Largest scratch array a metric allocates for one computation (contingency tables, the tie-break
+keys of DCI's boosting kernel, pairwise tables, bootstrap resamples): 2 GiB. The reference
+settings need a few MB."""
 
 # ---- Scale ---------------------------------------------------------------------------------------
 
-#: The largest float32. The tree-based metrics (DCI, DCI-ES forests) cast codes to float32 as
-#: scikit-learn does, and scikit-learn refuses values beyond it; SAP's liblinear solver runs for
-#: minutes on such values. They refuse |codes| above it with a ValueError.
 FLOAT32_MAX = float(np.finfo(np.float32).max)
+"""The largest float32. The tree-based metrics (DCI, DCI-ES forests) cast codes to float32 as
+scikit-learn does, and scikit-learn refuses values beyond it; SAP's liblinear solver runs for
+minutes on such values. They refuse `|codes|` above it with a ValueError."""
 
-#: scikit-learn's trees (and DCI's numba re-implementation) never split between two float32 values
-#: closer than this (``FEATURE_THRESHOLD``): differences below it are invisible to them.
 TREE_RESOLUTION = 1e-7
+"""scikit-learn's trees (and DCI's numba re-implementation) never split between two float32 values
+closer than this (`FEATURE_THRESHOLD`): differences below it are invisible to them."""
 
-#: Metrics that standardize or take covariances rescale a code dim by an exact power of two when its
-#: largest magnitude is outside [2**-SAFE_EXPONENT, 2**SAFE_EXPONENT] (about 5e-91 to 2e90), so their
-#: squares and sums neither overflow nor underflow. Inside that range nothing is rescaled (the
-#: numbers are exactly those of the plain float64 computation); outside it the result is the one the
-#: plain computation would give with an unbounded exponent, since scaling by a power of two is exact.
 SAFE_EXPONENT = 300
+"""Metrics that standardize or take covariances rescale a code dim by an exact power of two when its
+largest magnitude is outside `[2**-SAFE_EXPONENT, 2**SAFE_EXPONENT]` (about 5e-91 to 2e90), so their
+squares and sums neither overflow nor underflow. Inside that range nothing is rescaled (the
+numbers are exactly those of the plain float64 computation); outside it the result is the one the
+plain computation would give with an unbounded exponent, since scaling by a power of two is exact."""
 
 
 def as_real_array(values, *, name: str, expected: str) -> np.ndarray:
-    """``values`` as a numpy array of a real (or boolean) dtype; a ValueError naming ``name`` otherwise."""
+    """`values` as a numpy array of a real (or boolean) dtype; a ValueError naming `name` otherwise."""
     if isinstance(values, (str, bytes)) or values is None:
         raise ValueError(f"{name} must be {expected}; got {type(values).__name__}.")
     arr = np.asarray(values)
@@ -112,7 +112,7 @@ def as_real_array(values, *, name: str, expected: str) -> np.ndarray:
 
 
 def check_codes(codes, *, name: str = "codes", min_dims: int = 1, min_samples: int = 2) -> np.ndarray:
-    """Return ``codes`` as a C-contiguous float array of shape (n, d).
+    """Return `codes` as a C-contiguous float array of shape (n, d).
 
     float32 input stays float32 (the reference binning computes its edges in the input's
     precision); every other real dtype becomes float64.
@@ -151,9 +151,9 @@ def check_codes(codes, *, name: str = "codes", min_dims: int = 1, min_samples: i
 
 
 def check_factors(factors, *, n_samples: int | None = None, name: str = "factors") -> np.ndarray:
-    """Return ``factors`` as an int64 array of shape (n, K), each column with >= 2 distinct values.
+    """Return `factors` as an int64 array of shape (n, K), each column with >= 2 distinct values.
 
-    Float arrays are accepted when every value is integral (e.g. ``3.0``); anything else must be
+    Float arrays are accepted when every value is integral (e.g. `3.0`); anything else must be
     discretized by the caller.
     """
     if isinstance(factors, (str, bytes)) or factors is None:
@@ -208,9 +208,9 @@ def check_codes_and_factors(codes, factors, *, min_dims: int = 1) -> tuple[np.nd
 
 
 def check_random_state(random_state) -> np.random.Generator:
-    """An int, ``None`` or a numpy ``Generator`` -> a ``Generator``.
+    """An int, `None` or a numpy `Generator` -> a `Generator`.
 
-    A ``Generator`` is used as is (and advanced); an int always gives the same stream.
+    A `Generator` is used as is (and advanced); an int always gives the same stream.
     """
     if isinstance(random_state, np.random.Generator):
         return random_state
@@ -224,9 +224,9 @@ def check_random_state(random_state) -> np.random.Generator:
 
 
 def check_positive_int(value, *, name: str, minimum: int = 1, maximum: int | None = None, reason: str = "") -> int:
-    """``value`` as an int in [minimum, maximum]; a ValueError naming ``name`` otherwise.
+    """`value` as an int in [minimum, maximum]; a ValueError naming `name` otherwise.
 
-    ``reason`` (why there is a ``maximum``, what to do instead) ends the message of a value above it.
+    `reason` (why there is a `maximum`, what to do instead) ends the message of a value above it.
     """
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):
         raise ValueError(f"{name} must be an integer >= {minimum}; got {value!r}.")
@@ -238,7 +238,7 @@ def check_positive_int(value, *, name: str, minimum: int = 1, maximum: int | Non
 
 
 def check_bins(bins, *, name: str = "bins") -> int:
-    """A histogram bin count in [2, :data:`MAX_BINS`]."""
+    """A histogram bin count in [2, [`MAX_BINS`][dismetrics._validation.MAX_BINS]]."""
     return check_positive_int(
         bins, name=name, minimum=2, maximum=MAX_BINS,
         reason=(f"Every code dim's contingency tables get one column per bin (mutual_info_score a bins x bins table per "
@@ -248,10 +248,11 @@ def check_bins(bins, *, name: str = "bins") -> int:
 
 def check_cardinality(factors: np.ndarray, *, metric: str, why: str, name: str = "factors",
                       columns: Sequence[int] | None = None, limit: int | None = None, where: str = "") -> None:
-    """Refuse a discrete factor column with more than ``limit`` (:data:`MAX_CLASSES`) distinct values.
+    """Refuse a discrete factor column with more than `limit`
+    ([`MAX_CLASSES`][dismetrics._validation.MAX_CLASSES]) distinct values.
 
-    ``why`` says what the metric does once per value (it goes into the message). ``columns``: the
-    discrete columns to check (default all); ``where``: which part of the sample ``factors`` is
+    `why` says what the metric does once per value (it goes into the message). `columns`: the
+    discrete columns to check (default all); `where`: which part of the sample `factors` is
     (e.g. " in the training part of the random split").
     """
     limit = MAX_CLASSES if limit is None else limit
@@ -266,7 +267,8 @@ def check_cardinality(factors: np.ndarray, *, metric: str, why: str, name: str =
 
 
 def check_workspace(n_bytes: float, *, what: str, advice: str) -> None:
-    """Refuse a computation whose scratch array ``what`` would exceed :data:`MAX_WORKSPACE_BYTES`."""
+    """Refuse a computation whose scratch array `what` would exceed
+    [`MAX_WORKSPACE_BYTES`][dismetrics._validation.MAX_WORKSPACE_BYTES]."""
     if n_bytes > MAX_WORKSPACE_BYTES:
         gib = float(min(n_bytes, 1e300)) / 1024**3
         raise ValueError(
@@ -276,7 +278,8 @@ def check_workspace(n_bytes: float, *, what: str, advice: str) -> None:
 
 
 def check_float32_range(codes: np.ndarray, *, name: str, metric: str, why: str) -> None:
-    """Refuse values beyond the float32 range (|z| > :data:`FLOAT32_MAX`), as scikit-learn's trees do."""
+    """Refuse values beyond the float32 range (|z| > [`FLOAT32_MAX`][dismetrics._validation.FLOAT32_MAX]), as
+    scikit-learn's trees do."""
     peak = float(np.max(np.abs(codes))) if codes.size else 0.0
     if peak > FLOAT32_MAX:
         column = int(np.argmax(np.max(np.abs(codes), axis=0)))
@@ -289,10 +292,11 @@ def check_float32_range(codes: np.ndarray, *, name: str, metric: str, why: str) 
 
 def check_tree_resolution(codes32: np.ndarray, codes: np.ndarray, *, name: str, metric: str,
                           resolution: float = TREE_RESOLUTION) -> None:
-    """Refuse codes that vary but whose every dim varies by less than :data:`TREE_RESOLUTION`.
+    """Refuse codes that vary but whose every dim varies by less than
+    [`TREE_RESOLUTION`][dismetrics._validation.TREE_RESOLUTION].
 
-    ``codes32`` is the float32 array the trees see. Trees never split between neighbouring values
-    closer than 1e-7 (scikit-learn's ``FEATURE_THRESHOLD``), so such codes (e.g. any code times
+    `codes32` is the float32 array the trees see. Trees never split between neighbouring values
+    closer than 1e-7 (scikit-learn's `FEATURE_THRESHOLD`), so such codes (e.g. any code times
     1e-30) would give a tree that never splits and a score that does not depend on the code at all.
     Codes constant in every dim (nothing to split on either way) pass.
     """
@@ -312,17 +316,17 @@ def check_tree_resolution(codes32: np.ndarray, codes: np.ndarray, *, name: str, 
 
 def scaled_to_safe_range(values: np.ndarray, *, per_column: bool = True,
                          safe_exponent: int = SAFE_EXPONENT) -> tuple[np.ndarray, np.ndarray]:
-    """``values`` rescaled by exact powers of two where their magnitude is outside the safe range.
+    """`values` rescaled by exact powers of two where their magnitude is outside the safe range.
 
-    Returns ``(scaled, exponents)`` with ``scaled = values * 2**-exponents`` (per column, or one
-    exponent for the whole array when ``per_column`` is False). A column whose largest magnitude
-    lies in [2**-safe_exponent, 2**safe_exponent] (or is 0) keeps exponent 0 (``safe_exponent``:
-    :data:`SAFE_EXPONENT` for computations with squares; smaller where higher powers of the codes
-    appear, as in the Wasserstein correlation's products of variances); when every exponent is
-    0, ``values`` itself is returned, so the computation on ordinary codes is untouched. Otherwise the
-    exponent brings the largest magnitude into [0.5, 1). Scaling by a power of two is exact in
-    floating point, so a computation on ``scaled`` gives the numbers the same computation would give
-    on ``values`` with an unbounded exponent range.
+    Returns `(scaled, exponents)` with `scaled = values * 2**-exponents` (per column, or one
+    exponent for the whole array when `per_column` is False). A column whose largest magnitude
+    lies in `[2**-safe_exponent, 2**safe_exponent]` (or is 0) keeps exponent 0 (`safe_exponent`:
+    [`SAFE_EXPONENT`][dismetrics._validation.SAFE_EXPONENT] for computations with squares; smaller where
+    higher powers of the codes appear, as in the Wasserstein correlation's products of variances); when every
+    exponent is 0, `values` itself is returned, so the computation on ordinary codes is untouched. Otherwise
+    the exponent brings the largest magnitude into [0.5, 1). Scaling by a power of two is exact in
+    floating point, so a computation on `scaled` gives the numbers the same computation would give
+    on `values` with an unbounded exponent range.
     """
     peaks = np.max(np.abs(values), axis=0) if values.size else np.zeros(values.shape[1:])
     if not per_column:

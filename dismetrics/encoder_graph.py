@@ -1,36 +1,39 @@
-"""An encoder stored as data: a layer graph (JSON) and its weights (plain arrays), in one ``.npz`` file.
+"""An encoder stored as data: a layer graph (JSON) and its weights (plain arrays), in one `.npz` file.
 
-A model dir is untrusted input: loading its encoder must never run code. ``torch.save`` files and
-``torch.export`` archives (``.pt``, ``.pt2``) unpickle Python objects when they are loaded, and a
+A model dir is untrusted input: loading its encoder must never run code. `torch.save` files and
+`torch.export` archives (`.pt`, `.pt2`) unpickle Python objects when they are loaded, and a
 crafted pickle executes arbitrary Python. This module defines the format that model dirs use instead:
 
-``encoder.npz``, a NumPy ``.npz`` archive holding
+`encoder.npz`, a NumPy `.npz` archive holding
 
-- ``graph``: a ``uint8`` array, the UTF-8 bytes of a JSON object::
+- `graph`: a `uint8` array, the UTF-8 bytes of a JSON object:
 
-      {"format": "dismetrics-encoder-graph", "version": 1,
-       "input": {"layout": "channels_last", "shape": [64, 64, 1]},
-       "layers": [{"op": "permute", "dims": [0, 3, 1, 2]},
-                  {"op": "conv2d", "name": "conv0", "in_channels": 1, "out_channels": 32,
-                   "kernel_size": 4, "stride": 2, "padding": 1, "bias": true},
-                  {"op": "relu"}, ..., {"op": "flatten"},
-                  {"op": "linear", "name": "fc1", "in_features": 256, "out_features": 20, "bias": true}],
-       "outputs": {"kind": "mean_logvar", "latent_dim": 10, "mean_transform": "identity"}}
+    ```text
+    {"format": "dismetrics-encoder-graph", "version": 1,
+     "input": {"layout": "channels_last", "shape": [64, 64, 1]},
+     "layers": [{"op": "permute", "dims": [0, 3, 1, 2]},
+                {"op": "conv2d", "name": "conv0", "in_channels": 1, "out_channels": 32,
+                 "kernel_size": 4, "stride": 2, "padding": 1, "bias": true},
+                {"op": "relu"}, ..., {"op": "flatten"},
+                {"op": "linear", "name": "fc1", "in_features": 256, "out_features": 20, "bias": true}],
+     "outputs": {"kind": "mean_logvar", "latent_dim": 10, "mean_transform": "identity"}}
+    ```
 
-- one float array per weight, named ``<layer name>.weight`` and ``<layer name>.bias``, with the
-  shapes of ``torch.nn.Conv2d`` / ``torch.nn.Linear``.
+- one float array per weight, named `<layer name>.weight` and `<layer name>.bias`, with the
+  shapes of `torch.nn.Conv2d` / `torch.nn.Linear`.
 
-The graph is a straight sequence of operations from an allow-list (:data:`OPS`); ``outputs`` says how
-the last activation ``h`` of shape ``(n, F)`` becomes the representation: ``"mean_logvar"`` splits it
-into ``mean = h[:, :latent_dim]`` and ``logvar = h[:, latent_dim:]`` (``F = 2 latent_dim``);
-``"mean"`` takes ``h`` as the means (``F = latent_dim``). ``mean_transform: "tanh"`` bounds the means
-(WAE's ``tanh_means``).
+The graph is a straight sequence of operations from an allow-list ([`OPS`][dismetrics.encoder_graph.OPS]);
+`outputs` says how the last activation `h` of shape `(n, F)` becomes the representation: `"mean_logvar"`
+splits it into `mean = h[:, :latent_dim]` and `logvar = h[:, latent_dim:]` (`F = 2 latent_dim`);
+`"mean"` takes `h` as the means (`F = latent_dim`). `mean_transform: "tanh"` bounds the means
+(WAE's `tanh_means`).
 
-Reading (:func:`read_encoder`) checks the archive before it loads anything from it: the member names
-(exactly ``graph`` and the weights the graph names), the uncompressed sizes against the limits below,
-the graph against its schema, every shape through the whole graph, and then loads the arrays with
-``np.load(allow_pickle=False)`` (an object array is refused). Nothing in the file is executed:
-:func:`build_torch_module` builds the network from the allow-listed torch layers.
+Reading ([`read_encoder`][dismetrics.encoder_graph.read_encoder]) checks the archive before it loads anything
+from it: the member names (exactly `graph` and the weights the graph names), the uncompressed sizes against
+the limits below, the graph against its schema, every shape through the whole graph, and then loads the arrays
+with `np.load(allow_pickle=False)` (an object array is refused). Nothing in the file is executed:
+[`build_torch_module`][dismetrics.encoder_graph.build_torch_module] builds the network from the allow-listed
+torch layers.
 
 This module imports no torch at import time.
 """
@@ -63,7 +66,6 @@ __all__ = [
 GRAPH_FORMAT = "dismetrics-encoder-graph"
 GRAPH_VERSION = 1
 
-#: The operations a graph may use, with their parameters (name -> type) and whether they carry weights.
 OPS: dict[str, dict[str, Any]] = {
     "permute": {"params": {"dims": list}, "weights": False},
     "conv2d": {"params": {"in_channels": int, "out_channels": int, "kernel_size": int, "stride": int,
@@ -76,23 +78,24 @@ OPS: dict[str, dict[str, Any]] = {
     "tanh": {"params": {}, "weights": False},
     "sigmoid": {"params": {}, "weights": False},
 }
-#: Parameters that may be left out, with their defaults.
+"""The operations a graph may use, with their parameters (name -> type) and whether they carry weights."""
 OPTIONAL_PARAMS = {"bias": True, "negative_slope": 0.01, "alpha": 1.0, "padding": 0, "stride": 1}
+"""Parameters that may be left out, with their defaults."""
 
 # Limits, checked before anything is allocated: generous for any encoder of images, small enough that a
 # crafted file cannot make the reader allocate without bound.
-#: Bytes of the graph's JSON.
 MAX_GRAPH_BYTES = 1 << 20
-#: Layers in a graph.
+"""Bytes of the graph's JSON."""
 MAX_LAYERS = 512
-#: Any one size (channels, features, kernel, stride, padding, an input dimension).
+"""Layers in a graph."""
 MAX_SIZE = 1 << 20
-#: Values of one observation (the product of the input shape).
+"""Any one size (channels, features, kernel, stride, padding, an input dimension)."""
 MAX_INPUT_VALUES = 1 << 26
-#: Weights in the whole graph (1 GiB in float32).
+"""Values of one observation (the product of the input shape)."""
 MAX_WEIGHTS = 1 << 28
-#: Tensor rank of the input.
+"""Weights in the whole graph (1 GiB in float32)."""
 MAX_INPUT_RANK = 4
+"""Tensor rank of the input."""
 
 _LAYOUTS = ("channels_last", "channels_first", "flat")
 _OUTPUT_KINDS = ("mean_logvar", "mean")
@@ -163,10 +166,10 @@ def _layer(index: int, spec: Any) -> dict[str, Any]:
 def check_graph(graph: Any) -> dict[str, Any]:
     """Validate a graph (the decoded JSON object) and return it normalized (optional parameters filled in).
 
-    Checks the format and version, every layer against :data:`OPS`, unique weight names, and the shapes
-    through the whole graph: each layer's input must fit it (channels, features, a kernel no larger than
-    the padded input), and the last activation must have the width ``outputs`` asks for.
-    Raises :class:`EncoderGraphError` naming the key at fault.
+    Checks the format and version, every layer against [`OPS`][dismetrics.encoder_graph.OPS], unique weight
+    names, and the shapes through the whole graph: each layer's input must fit it (channels, features, a
+    kernel no larger than the padded input), and the last activation must have the width `outputs` asks for.
+    Raises [`EncoderGraphError`][dismetrics.encoder_graph.EncoderGraphError] naming the key at fault.
     """
     if not isinstance(graph, Mapping):
         raise EncoderGraphError(f"the encoder graph must be a JSON object; got {type(graph).__name__}.")
@@ -260,7 +263,7 @@ def _propagate_shapes(graph: Mapping[str, Any]) -> list[int]:
 
 
 def expected_weight_shapes(graph: Mapping[str, Any]) -> dict[str, tuple[int, ...]]:
-    """``{array name: shape}`` of every weight a (checked) graph needs, in torch's layout."""
+    """`{array name: shape}` of every weight a (checked) graph needs, in torch's layout."""
     shapes: dict[str, tuple[int, ...]] = {}
     for layer in graph["layers"]:
         if layer["op"] == "conv2d":
@@ -277,8 +280,9 @@ def expected_weight_shapes(graph: Mapping[str, Any]) -> dict[str, tuple[int, ...
 
 # ---- writing ------------------------------------------------------------------------------------------
 def encoder_bytes(graph: Mapping[str, Any], weights: Mapping[str, Any]) -> bytes:
-    """The ``.npz`` file of an encoder: ``graph`` (checked) and ``weights`` (numpy arrays or tensors,
-    exactly the names and shapes :func:`expected_weight_shapes` gives), stored as float32."""
+    """The `.npz` file of an encoder: `graph` (checked) and `weights` (numpy arrays or tensors,
+    exactly the names and shapes [`expected_weight_shapes`][dismetrics.encoder_graph.expected_weight_shapes]
+    gives), stored as float32."""
     graph = check_graph(graph)
     expected = expected_weight_shapes(graph)
     arrays: dict[str, np.ndarray] = {}
@@ -302,7 +306,7 @@ def encoder_bytes(graph: Mapping[str, Any], weights: Mapping[str, Any]) -> bytes
 
 # ---- reading ------------------------------------------------------------------------------------------
 def is_encoder_graph_file(path) -> bool:
-    """Whether ``path`` is a zip archive with a ``graph.npy`` member (an encoder graph file, valid or not)."""
+    """Whether `path` is a zip archive with a `graph.npy` member (an encoder graph file, valid or not)."""
     try:
         with zipfile.ZipFile(path) as archive:
             return "graph.npy" in archive.namelist()
@@ -315,11 +319,12 @@ def _npy_bytes(shape: Sequence[int], itemsize: int) -> int:
 
 
 def read_encoder(path) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
-    """Read and check an encoder file: ``(graph, weights)``, nothing executed, nothing unpickled.
+    """Read and check an encoder file: `(graph, weights)`, nothing executed, nothing unpickled.
 
     The archive is checked before it is loaded (member names, uncompressed sizes against the graph's
-    and the limits), then every array is loaded with ``allow_pickle=False`` and compared with the shape
-    the graph gives it. Raises :class:`EncoderGraphError` naming what is wrong.
+    and the limits), then every array is loaded with `allow_pickle=False` and compared with the shape
+    the graph gives it. Raises [`EncoderGraphError`][dismetrics.encoder_graph.EncoderGraphError] naming what
+    is wrong.
     """
     path = Path(path)
     try:
@@ -380,11 +385,11 @@ def graph_from_torch(modules, *, input_shape: Sequence[int], input_layout: str =
                      ) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
     """Describe a feed-forward torch encoder as a graph and its weights.
 
-    ``modules`` is a ``torch.nn.Module`` or a sequence of them, run one after the other (nested
-    ``nn.Sequential`` are walked); each must be one of ``Conv2d`` (square kernel, equal strides and
-    padding, no dilation or groups), ``Linear``, ``Flatten`` (from dim 1), ``ReLU``, ``LeakyReLU``,
-    ``ELU``, ``Tanh``, ``Sigmoid``. ``input_layout="channels_last"`` puts a permute to channels-first
-    first, so the stored encoder takes observations ``(n, H, W, C)`` as the samplers give them.
+    `modules` is a `torch.nn.Module` or a sequence of them, run one after the other (nested
+    `nn.Sequential` are walked); each must be one of `Conv2d` (square kernel, equal strides and
+    padding, no dilation or groups), `Linear`, `Flatten` (from dim 1), `ReLU`, `LeakyReLU`,
+    `ELU`, `Tanh`, `Sigmoid`. `input_layout="channels_last"` puts a permute to channels-first
+    first, so the stored encoder takes observations `(n, H, W, C)` as the samplers give them.
     """
     import torch  # noqa: PLC0415 - torch only when a torch module is handed in
     from torch import nn  # noqa: PLC0415
@@ -454,8 +459,8 @@ def graph_from_torch(modules, *, input_shape: Sequence[int], input_layout: str =
 
 
 def build_torch_module(graph: Mapping[str, Any], weights: Mapping[str, np.ndarray], *, device: str = "cpu"):
-    """A ``torch.nn.Module`` (eval mode) computing a checked graph with its weights: ``forward(x)`` returns
-    ``(mean, logvar)`` for ``outputs.kind == "mean_logvar"``, the means otherwise."""
+    """A `torch.nn.Module` (eval mode) computing a checked graph with its weights: `forward(x)` returns
+    `(mean, logvar)` for `outputs.kind == "mean_logvar"`, the means otherwise."""
     import torch  # noqa: PLC0415
     from torch import nn  # noqa: PLC0415
 

@@ -1,11 +1,11 @@
 """Every metric of one representation, repeated with independent seeds, as one tidy table.
 
-:func:`evaluate` draws one sample of ``n`` points (and a test sample of ``n_test`` points where a metric
-has a test split), encodes it once, runs every sample metric and unsupervised score on those codes, runs
-the intervention metrics (beta-VAE, FactorVAE) against the sampler, and repeats the whole thing
-``repeats`` times with independent seeds. :func:`summarize` turns the table into mean, std and a
-95% interval (Student's t by default) per metric, keeping the evaluation noise of a model apart from
-the training-seed noise of a configuration when the table holds several model dirs.
+[`evaluate`][dismetrics.evaluate.evaluate] draws one sample of `n` points (and a test sample of `n_test`
+points where a metric has a test split), encodes it once, runs every sample metric and unsupervised score on
+those codes, runs the intervention metrics (beta-VAE, FactorVAE) against the sampler, and repeats the whole
+thing `repeats` times with independent seeds. [`summarize`][dismetrics.evaluate.summarize] turns the table
+into mean, std and a 95% interval (Student's t by default) per metric, keeping the evaluation noise of a model
+apart from the training-seed noise of a configuration when the table holds several model dirs.
 """
 
 from __future__ import annotations
@@ -28,18 +28,19 @@ from .representation import as_representation
 
 __all__ = ["evaluate", "evaluate_codes", "summarize", "INTERVENTION_METRICS", "available_metrics", "repeat_seeds"]
 
-#: name -> f(representation, sampler, *, random_state, preset, progress, ...)
 INTERVENTION_METRICS: dict[str, Callable] = {
     "beta_vae": beta_vae_score,
     "factor_vae": factor_vae_score,
 }
+"""The intervention metrics, which need a sampler and a representation:
+name -> `f(representation, sampler, *, random_state, preset, progress, ...)`."""
 
-#: Suffix of the unsupervised scores of the sampled representation z ~ N(mean, exp(logvar)).
 SAMPLED_SUFFIX = "_sampled"
+"""Suffix of the unsupervised scores of the sampled representation z ~ N(mean, exp(logvar))."""
 
-#: Most bootstrap resamples of :func:`summarize` (bootstrap methods; default 9,999): each resample
-#: draws one index per repeat.
 MAX_N_BOOT = 1_000_000
+"""Most bootstrap resamples of [`summarize`][dismetrics.evaluate.summarize] (bootstrap methods; default
+9,999): each resample draws one index per repeat."""
 
 _REPEATS_REASON = ("Every repeat is a full evaluation with its own seed; the WTC paper runs 50 "
                    "(dismetrics._validation.MAX_REPEATS).")
@@ -52,7 +53,8 @@ def _check_repeats(repeats) -> int:
 
 
 def available_metrics() -> dict[str, str]:
-    """Every metric :func:`evaluate` knows right now: name -> kind ("sample", "unsupervised", "intervention")."""
+    """Every metric [`evaluate`][dismetrics.evaluate.evaluate] knows right now: name -> kind ("sample",
+    "unsupervised", "intervention")."""
     known = {name: "sample" for name in SAMPLE_METRICS}
     known.update({name: "unsupervised" for name in UNSUPERVISED_METRICS})
     known.update({name: "intervention" for name in INTERVENTION_METRICS})
@@ -60,9 +62,9 @@ def available_metrics() -> dict[str, str]:
 
 
 def repeat_seeds(random_state, repeats: int) -> list[int]:
-    """The seed of each repeat: ``np.random.SeedSequence(random_state).spawn(repeats)``, each child
-    turned into one 63-bit int (``generate_state``). A Generator ``random_state`` first gives the int
-    entropy; None gives fresh entropy. Passing a repeat's seed as ``random_state`` to a metric
+    """The seed of each repeat: `np.random.SeedSequence(random_state).spawn(repeats)`, each child
+    turned into one 63-bit int (`generate_state`). A Generator `random_state` first gives the int
+    entropy; None gives fresh entropy. Passing a repeat's seed as `random_state` to a metric
     reproduces that repeat's row."""
     if isinstance(random_state, np.random.Generator):
         entropy = int(random_state.integers(0, 2**63 - 1))
@@ -97,7 +99,7 @@ def _select(metrics, exclude: Sequence[str] = ()) -> list[str]:
 
 
 def _accepted(func: Callable, offered: Mapping[str, Any]) -> dict[str, Any]:
-    """The keyword arguments of ``offered`` that ``func`` names in its signature."""
+    """The keyword arguments of `offered` that `func` names in its signature."""
     try:
         names = inspect.signature(func).parameters
     except (TypeError, ValueError):
@@ -130,8 +132,8 @@ def _row(name: str, result, repeat: int, seed: int, seconds: float) -> dict[str,
 
 
 def _run_metric(name: str, call: Callable[[], Any], repeat: int, seed: int) -> dict[str, Any]:
-    """One row; a metric that rejects these codes (``ValueError``) gives ``value`` NaN and its message in
-    ``error``, so a NaN never comes without its reason and one metric cannot stop the others."""
+    """One row; a metric that rejects these codes (`ValueError`) gives `value` NaN and its message in
+    `error`, so a NaN never comes without its reason and one metric cannot stop the others."""
     start = time.perf_counter()
     try:
         result = call()
@@ -195,14 +197,15 @@ def evaluate_codes(
     metric_params: Mapping[str, Mapping[str, Any]] | None = None,
     progress: bool | None = None,
 ):
-    """The sample metrics and unsupervised scores of precomputed codes, as :func:`evaluate`'s table.
+    """The sample metrics and unsupervised scores of precomputed codes, as
+    [`evaluate`][dismetrics.evaluate.evaluate]'s table.
 
-    For users with codes but no encoder (a model dir's ``codes.npz``). The intervention metrics need an
-    encoder and a sampler: with ``metrics="all"`` they are left out; named explicitly, they raise.
-    Repeats use the seeds of :func:`repeat_seeds`; deterministic metrics give the same value in every
-    repeat. Metrics with a test split get ``codes_test``/``factors_test`` when given (otherwise they
-    split the sample themselves, as their docs say). ``repeats`` is at most 10,000
-    (:data:`dismetrics._validation.MAX_REPEATS`).
+    For users with codes but no encoder (a model dir's `codes.npz`). The intervention metrics need an
+    encoder and a sampler: with `metrics="all"` they are left out; named explicitly, they raise.
+    Repeats use the seeds of [`repeat_seeds`][dismetrics.evaluate.repeat_seeds]; deterministic metrics give
+    the same value in every repeat. Metrics with a test split get `codes_test`/`factors_test` when given
+    (otherwise they split the sample themselves, as their docs say). `repeats` is at most 10,000
+    ([`dismetrics._validation.MAX_REPEATS`][dismetrics._validation.MAX_REPEATS]).
     """
     repeats = _check_repeats(repeats)
     kinds = available_metrics()
@@ -242,41 +245,42 @@ def evaluate(
     chunk_size: int = DEFAULT_CHUNK_SIZE,
     progress: bool | None = None,
 ):
-    """Run many metrics on one representation, ``repeats`` times, into a tidy DataFrame.
+    """Run many metrics on one representation, `repeats` times, into a tidy DataFrame.
 
-    Each repeat r uses its own seed ``seeds[r]`` (see :func:`repeat_seeds`:
-    ``np.random.SeedSequence(random_state).spawn(repeats)``, so repeats are independent and the table
-    is reproducible from ``random_state``). Within a repeat, a Generator seeded with ``seeds[r]`` draws
-    ``n`` points (factors uniform on the grid) and then, if a selected metric takes a test split,
-    ``n_test`` more; their observations are encoded once and every sample metric
-    (``dismetrics.metrics.SAMPLE_METRICS``: ``f(codes, factors, ...)``) and unsupervised score
-    (``UNSUPERVISED_METRICS``: ``f(codes, ...)``) runs on those codes. ``codes_test``/``factors_test``,
-    ``random_state`` (= ``seeds[r]``) and ``preset`` are passed to the metrics whose signature names
-    them. The intervention metrics (beta-VAE, FactorVAE) run with ``random_state=seeds[r]``, so
-    ``factor_vae_score(rep, sampler, random_state=seed)`` reproduces a row.
+    Each repeat r uses its own seed `seeds[r]` (see [`repeat_seeds`][dismetrics.evaluate.repeat_seeds]:
+    `np.random.SeedSequence(random_state).spawn(repeats)`, so repeats are independent and the table
+    is reproducible from `random_state`). Within a repeat, a Generator seeded with `seeds[r]` draws
+    `n` points (factors uniform on the grid) and then, if a selected metric takes a test split,
+    `n_test` more; their observations are encoded once and every sample metric
+    (`dismetrics.metrics.SAMPLE_METRICS`: `f(codes, factors, ...)`) and unsupervised score
+    (`UNSUPERVISED_METRICS`: `f(codes, ...)`) runs on those codes. `codes_test`/`factors_test`,
+    `random_state` (= `seeds[r]`) and `preset` are passed to the metrics whose signature names
+    them. The intervention metrics (beta-VAE, FactorVAE) run with `random_state=seeds[r]`, so
+    `factor_vae_score(rep, sampler, random_state=seed)` reproduces a row.
 
-    When the encoder returns a log-variance and ``sampled`` is True, the unsupervised scores are also
-    computed on the sampled representation z ~ N(mean, exp(logvar)), named ``<metric>_sampled``.
+    When the encoder returns a log-variance and `sampled` is True, the unsupervised scores are also
+    computed on the sampled representation z ~ N(mean, exp(logvar)), named `<metric>_sampled`.
 
     Parameters
     ----------
     representation : callable, torch.nn.Module or Representation
-        See :func:`dismetrics.as_representation`.
+        See [`dismetrics.as_representation`][dismetrics.representation.as_representation].
     sampler : GroundTruthSampler
     metrics : "all", a metric name or a list of names
-        ``available_metrics()`` lists the names known now.
+        `available_metrics()` lists the names known now.
     n, n_test, repeats : int, optional
         Sample sizes and number of repeats; None takes the preset's (10,000, 5,000 and 1 for
-        ``"disentanglement_lib"``; 12,800, 5,000 and 50 for ``"wtc_paper"``). At most 10 million
-        points per sample and 10,000 repeats (:data:`dismetrics._validation.MAX_SAMPLES`,
-        ``MAX_REPEATS``): a larger value is a ``ValueError`` before anything is drawn.
+        `"disentanglement_lib"`; 12,800, 5,000 and 50 for `"wtc_paper"`). At most 10 million
+        points per sample and 10,000 repeats
+        ([`dismetrics._validation.MAX_SAMPLES`][dismetrics._validation.MAX_SAMPLES], `MAX_REPEATS`): a larger
+        value is a `ValueError` before anything is drawn.
     random_state : int, None or numpy Generator
     preset : {"disentanglement_lib", "wtc_paper"}
         Passed on to every metric that takes a preset.
     metric_params : dict, optional
-        Extra keyword arguments per metric name, e.g. ``{"beta_vae": {"n_train": 500}}``.
+        Extra keyword arguments per metric name, e.g. `{"beta_vae": {"n_train": 500}}`.
     exclude : list of names
-        Metrics to leave out (e.g. ``["dci_es"]``, which takes minutes at n = 10,000).
+        Metrics to leave out (e.g. `["dci_es"]`, which takes minutes at n = 10,000).
     sampled : bool
         Also score the sampled representation with the unsupervised scores (when there is a logvar).
     chunk_size : int
@@ -287,10 +291,11 @@ def evaluate(
     Returns
     -------
     pandas.DataFrame
-        One row per (repeat, metric): ``metric``, ``value``, ``repeat``, ``seed``, ``seconds`` (time
-        of the metric itself, encoding excluded), ``error`` (empty, or the message of the
-        ``ValueError`` with which a metric rejected this representation; its ``value`` is then NaN)
-        and the metric's scalar details as ``detail.*`` columns. :func:`summarize` gives mean, std and confidence intervals.
+        One row per (repeat, metric): `metric`, `value`, `repeat`, `seed`, `seconds` (time
+        of the metric itself, encoding excluded), `error` (empty, or the message of the
+        `ValueError` with which a metric rejected this representation; its `value` is then NaN)
+        and the metric's scalar details as `detail.*` columns. [`summarize`][dismetrics.evaluate.summarize]
+        gives mean, std and confidence intervals.
     """
     settings = preset_params(preset, "evaluate", n=n, n_test=n_test, repeats=repeats)
     n = check_positive_int(settings["n"], name="n", minimum=2, maximum=MAX_SAMPLES, reason=_SAMPLES_REASON)
@@ -340,42 +345,43 @@ def evaluate(
 
 def summarize(frame, *, confidence: float = 0.95, method: str = "t", level: str = "auto", random_state=0,
               n_resamples: int | None = None, n_boot: int | None = None):
-    """Mean, std (ddof=1) and a confidence interval of the mean of ``value`` per metric.
+    """Mean, std (ddof=1) and a confidence interval of the mean of `value` per metric.
 
     Parameters
     ----------
     frame : pandas.DataFrame
-        A score table: :func:`evaluate`'s (columns ``metric``, ``value``, ...) or a combined one from
-        ``dismetrics score --out`` (with ``model_dir`` and the model's configuration columns).
+        A score table: [`evaluate`][dismetrics.evaluate.evaluate]'s (columns `metric`, `value`, ...) or a
+        combined one from `dismetrics score --out` (with `model_dir` and the model's configuration columns).
     confidence : float, default 0.95
         Nominal coverage of the intervals.
     method : {"t", "bca", "percentile"}, default "t"
-        The interval of a mean (:func:`dismetrics.intervals.mean_interval`). ``"t"``: Student's t,
-        ``mean +- t_{(1+confidence)/2, n-1} s / sqrt(n)``, which covers 95.0-95.1% of normal samples at 3 to
-        30 repeats (``benchmarks/interval_coverage.py``, docs "Encoders and evaluate"). ``"bca"`` and
-        ``"percentile"``: ``scipy.stats.bootstrap`` (seeded by ``random_state``); at 3 repeats they cover
-        about 72-75%, so they are options for comparison only. The method is recorded in ``ci_method``.
+        The interval of a mean ([`dismetrics.intervals.mean_interval`][dismetrics.intervals.mean_interval]).
+        `"t"`: Student's t, `mean +- t_{(1+confidence)/2, n-1} s / sqrt(n)`, which covers 95.0-95.1% of normal
+        samples at 3 to 30 repeats (`benchmarks/interval_coverage.py`, docs "Encoders and evaluate"). `"bca"`
+        and `"percentile"`: `scipy.stats.bootstrap` (seeded by `random_state`); at 3 repeats they cover
+        about 72-75%, so they are options for comparison only. The method is recorded in `ci_method`.
     level : {"auto", "evaluation", "seeds"}, default "auto"
-        ``"evaluation"``: the noise of the evaluation, one row per (model dir, metric) over its repeats
-        (a table from :func:`evaluate` is one model). ``"seeds"``: the noise of training, one row per
-        (configuration, metric) over its model dirs' means (:func:`dismetrics.intervals.seed_level`).
-        ``"auto"``: both, as a :class:`dismetrics.intervals.Levels` pair ``(evaluation, seeds)``, when
-        the table has more than one model dir; otherwise the evaluation table alone.
+        `"evaluation"`: the noise of the evaluation, one row per (model dir, metric) over its repeats
+        (a table from [`evaluate`][dismetrics.evaluate.evaluate] is one model). `"seeds"`: the noise of
+        training, one row per (configuration, metric) over its model dirs' means
+        ([`dismetrics.intervals.seed_level`][dismetrics.intervals.seed_level]). `"auto"`: both, as a
+        [`dismetrics.intervals.Levels`][dismetrics.intervals.Levels] pair `(evaluation, seeds)`, when the
+        table has more than one model dir; otherwise the evaluation table alone.
     random_state : int, default 0
-        Seed of the bootstrap methods (``"t"`` draws nothing).
+        Seed of the bootstrap methods (`"t"` draws nothing).
     n_resamples : int, optional
         Bootstrap resamples (default 9,999).
     n_boot : int, optional
-        Deprecated name of ``n_resamples``.
+        Deprecated name of `n_resamples`.
 
     Returns
     -------
     pandas.DataFrame or dismetrics.intervals.Levels
-        For one model (``level="evaluation"`` or a single-model table): indexed by metric (in order of
-        first appearance), columns ``n_repeats`` (values used), ``n_failed`` (repeats with a NaN or
-        infinite ``value`` or an ``error``: left out and counted), ``mean``, ``std``, ``ci_low``,
-        ``ci_high``, ``ci_method``, ``ci_note``. Below 2 values there is no interval: the bounds are NaN
-        and ``ci_note`` says so. An empty table gives an empty summary with these columns. With several
+        For one model (`level="evaluation"` or a single-model table): indexed by metric (in order of
+        first appearance), columns `n_repeats` (values used), `n_failed` (repeats with a NaN or
+        infinite `value` or an `error`: left out and counted), `mean`, `std`, `ci_low`,
+        `ci_high`, `ci_method`, `ci_note`. Below 2 values there is no interval: the bounds are NaN
+        and `ci_note` says so. An empty table gives an empty summary with these columns. With several
         model dirs, the evaluation table has one row per (model dir, metric) and a plain index.
 
     Examples

@@ -2,18 +2,18 @@
 
 Two noises are kept apart (see docs/evaluate.md, "Which interval answers which question"):
 
-- **evaluation noise**: the repeats of one model dir (``evaluate(..., repeats=r)``) differ by the
-  sample of points and the seeds of the metric. :func:`evaluation_level` gives, per model dir and
-  metric, the mean over repeats and its interval. It answers "is *this* model better than *that* one
-  on this metric?".
+- **evaluation noise**: the repeats of one model dir (`evaluate(..., repeats=r)`) differ by the
+  sample of points and the seeds of the metric. [`evaluation_level`][dismetrics.intervals.evaluation_level]
+  gives, per model dir and metric, the mean over repeats and its interval. It answers "is *this* model better
+  than *that* one on this metric?".
 - **training-seed noise**: the model dirs of one configuration (model, data set, regularization
-  strength, training steps) differ by their training seed. :func:`seed_level` gives, per configuration
-  and metric, the mean over seeds of the per-model means and the interval over seeds. It answers "is
-  *this method* (at this strength) better than *that one*?".
+  strength, training steps) differ by their training seed. [`seed_level`][dismetrics.intervals.seed_level]
+  gives, per configuration and metric, the mean over seeds of the per-model means and the interval over seeds.
+  It answers "is *this method* (at this strength) better than *that one*?".
 
-The interval of a mean (:func:`mean_interval`) is by default Student's t, ``mean ± t_{1-a/2, n-1} s /
-sqrt(n)``: with the repeat counts people use (3 to 10) the percentile bootstrap and BCa cover far less
-than their nominal 95% (benchmarks/interval_coverage.py measures it; the numbers are in
+The interval of a mean ([`mean_interval`][dismetrics.intervals.mean_interval]) is by default Student's t,
+`mean ± t_{1-a/2, n-1} s / sqrt(n)`: with the repeat counts people use (3 to 10) the percentile bootstrap and
+BCa cover far less than their nominal 95% (benchmarks/interval_coverage.py measures it; the numbers are in
 docs/evaluate.md). The bootstrap methods are named options, for comparison.
 
 Only numpy, scipy and pandas are imported.
@@ -44,32 +44,32 @@ __all__ = [
     "Levels",
 ]
 
-#: Interval methods: ``"t"`` (Student's t, the default), ``"bca"`` (bias-corrected and accelerated
-#: bootstrap, ``scipy.stats.bootstrap``) and ``"percentile"`` (percentile bootstrap: what
-#: ``summarize`` gave before; it covers 76% at 3 repeats when it says 95%).
 METHODS = ("t", "bca", "percentile")
+"""Interval methods: `"t"` (Student's t, the default), `"bca"` (bias-corrected and accelerated
+bootstrap, `scipy.stats.bootstrap`) and `"percentile"` (percentile bootstrap: what
+`summarize` gave before; it covers 76% at 3 repeats when it says 95%)."""
 DEFAULT_METHOD = "t"
-#: Resamples of the bootstrap methods (scipy's default).
 DEFAULT_RESAMPLES = 9999
-#: The columns of a score table that define a configuration: the model dirs that agree on all of them
-#: are training seeds of one configuration.
+"""Resamples of the bootstrap methods (scipy's default)."""
 CONFIG_COLUMNS = ("model", "dataset", "regularization", "regularization_value", "steps")
+"""The columns of a score table that define a configuration: the model dirs that agree on all of them
+are training seeds of one configuration."""
 
-#: The ``note`` of an interval that could not be formed.
 NO_VALUES = "no values"
+"""The `note` of an interval that could not be formed."""
 ONE_VALUE = "fewer than 2 values: no interval"
 BOOTSTRAP_FAILED = "the bootstrap gave no interval (too few distinct values)"
 
 
 @dataclass(frozen=True)
 class Interval:
-    """The interval of the mean of ``n`` values.
+    """The interval of the mean of `n` values.
 
-    ``low``/``high`` are NaN when there is no interval (``n < 2``, or a bootstrap that could not form
-    one); ``note`` then says why and ``defined`` is False. A sample whose values are all equal gives
-    the degenerate interval ``[mean, mean]`` (``note`` says so, ``defined`` is True): every method
+    `low`/`high` are NaN when there is no interval (`n < 2`, or a bootstrap that could not form
+    one); `note` then says why and `defined` is False. A sample whose values are all equal gives
+    the degenerate interval `[mean, mean]` (`note` says so, `defined` is True): every method
     agrees that the repeats do not vary; for a deterministic metric that is the truth, otherwise it
-    means that ``n`` was too small to see the noise.
+    means that `n` was too small to see the noise.
     """
 
     low: float
@@ -120,7 +120,7 @@ _BOOTSTRAP_RNG = "rng" if "rng" in inspect.signature(stats.bootstrap).parameters
 
 
 def _bootstrap_bounds(samples: np.ndarray, method: str, confidence: float, rng, n_resamples: int):
-    """Bootstrap intervals of the row means of ``samples`` (rows with some spread, no NaN)."""
+    """Bootstrap intervals of the row means of `samples` (rows with some spread, no NaN)."""
     low = np.full(samples.shape[0], np.nan)
     high = np.full(samples.shape[0], np.nan)
     # a few hundred rows at a time: scipy holds rows x resamples x n values at once
@@ -139,13 +139,13 @@ def _bootstrap_bounds(samples: np.ndarray, method: str, confidence: float, rng, 
 
 def mean_intervals(samples, *, method: str = DEFAULT_METHOD, confidence: float = 0.95, random_state=0,
                    n_resamples: int = DEFAULT_RESAMPLES):
-    """Intervals of the means of the rows of a 2-D array ``(k, n)`` at once: ``(low, high)`` arrays.
+    """Intervals of the means of the rows of a 2-D array `(k, n)` at once: `(low, high)` arrays.
 
-    What :func:`mean_interval` computes, vectorized over ``k`` samples of equal size ``n`` (the
-    coverage simulation calls it with thousands of rows). Values must be finite. Rows whose values
-    are all equal give ``[mean, mean]``; ``n < 2`` gives NaN bounds. ``t``: ``mean ± t_{(1+c)/2, n-1}
-    s / sqrt(n)`` with ``s`` the standard deviation (ddof=1). ``bca``/``percentile``:
-    ``scipy.stats.bootstrap`` with ``n_resamples`` resamples drawn from ``random_state``.
+    What [`mean_interval`][dismetrics.intervals.mean_interval] computes, vectorized over `k` samples of equal
+    size `n` (the coverage simulation calls it with thousands of rows). Values must be finite. Rows whose
+    values are all equal give `[mean, mean]`; `n < 2` gives NaN bounds. `t`: `mean ± t_{(1+c)/2, n-1}
+    s / sqrt(n)` with `s` the standard deviation (ddof=1). `bca`/`percentile`:
+    `scipy.stats.bootstrap` with `n_resamples` resamples drawn from `random_state`.
     """
     method = _check_method(method)
     confidence = _check_confidence(confidence)
@@ -173,18 +173,19 @@ def mean_intervals(samples, *, method: str = DEFAULT_METHOD, confidence: float =
 
 def mean_interval(values, *, method: str = DEFAULT_METHOD, confidence: float = 0.95, random_state=0,
                   n_resamples: int = DEFAULT_RESAMPLES) -> Interval:
-    """The ``confidence`` interval of the mean of ``values``.
+    """The `confidence` interval of the mean of `values`.
 
     Parameters
     ----------
     values : 1-D array-like of finite floats
-        NaN or inf is refused (``ValueError``): a NaN score is a failed repeat, and the caller drops
-        it and says how many it dropped (as :func:`evaluation_level` does with ``n_failed``).
+        NaN or inf is refused (`ValueError`): a NaN score is a failed repeat, and the caller drops
+        it and says how many it dropped (as [`evaluation_level`][dismetrics.intervals.evaluation_level] does
+        with `n_failed`).
     method : {"t", "bca", "percentile"}
-        ``"t"`` (default): Student's t interval ``mean ± t_{(1+c)/2, n-1} s / sqrt(n)``, s with ddof=1.
+        `"t"` (default): Student's t interval `mean ± t_{(1+c)/2, n-1} s / sqrt(n)`, s with ddof=1.
         It assumes roughly normal means; measured coverage of a nominal 95%: 95% for normal values at
         any n, 91 to 94% for skewed or bounded scores at 3 to 30 values (docs/evaluate.md).
-        ``"bca"``: BCa bootstrap (``scipy.stats.bootstrap``), ``"percentile"``: the percentile
+        `"bca"`: BCa bootstrap (`scipy.stats.bootstrap`), `"percentile"`: the percentile
         bootstrap; both cover far too little with fewer than ~10 values and are kept for comparison.
     confidence : float in (0, 1)
     random_state : int, None or numpy Generator
@@ -195,9 +196,9 @@ def mean_interval(values, *, method: str = DEFAULT_METHOD, confidence: float = 0
     Returns
     -------
     Interval
-        ``low``, ``high``, ``mean``, ``n``, ``method``, ``confidence``, ``note``. With fewer than 2
-        values there is no interval: ``low`` and ``high`` are NaN (``mean`` is the one value, or NaN
-        for none) and ``note`` says so. Values that are all equal give ``[mean, mean]``.
+        `low`, `high`, `mean`, `n`, `method`, `confidence`, `note`. With fewer than 2
+        values there is no interval: `low` and `high` are NaN (`mean` is the one value, or NaN
+        for none) and `note` says so. Values that are all equal give `[mean, mean]`.
     """
     method = _check_method(method)
     confidence = _check_confidence(confidence)
@@ -249,20 +250,21 @@ def evaluation_level(frame, *, method: str = DEFAULT_METHOD, confidence: float =
                      n_resamples: int = DEFAULT_RESAMPLES, by: Sequence[str] | None = None) -> pd.DataFrame:
     """Evaluation noise: per model dir and metric, the mean over repeats and its interval.
 
-    ``frame`` is a score table: ``evaluate()``'s (columns ``metric``, ``value``, ...) or a combined
-    one (``dismetrics score --out``, :data:`dismetrics.scoring.TABLE_COLUMNS`). Rows with an
-    ``error`` or a non-finite ``value`` are failed repeats: they are left out and counted in
-    ``n_failed``. Rows without a ``metric`` (a model dir that failed as a whole) are ignored.
+    `frame` is a score table: `evaluate()`'s (columns `metric`, `value`, ...) or a combined
+    one (`dismetrics score --out`, `dismetrics.scoring.TABLE_COLUMNS`). Rows with an
+    `error` or a non-finite `value` are failed repeats: they are left out and counted in
+    `n_failed`. Rows without a `metric` (a model dir that failed as a whole) are ignored.
 
-    ``by``: the columns that name one model; default ``["model_dir"]`` when the table has that
-    column, else none (the whole table is one model, as ``evaluate()`` gives).
+    `by`: the columns that name one model; default `["model_dir"]` when the table has that
+    column, else none (the whole table is one model, as `evaluate()` gives).
 
     Returns one row per (model, metric), models and metrics in order of first appearance, with the
-    ``by`` columns, the configuration columns the table has (:data:`CONFIG_COLUMNS` and
-    ``model_seed``; one value per model dir), then ``metric``, ``n_repeats`` (values used),
-    ``n_failed``, ``mean``, ``std`` (ddof=1, NaN below 2 values), ``ci_low``, ``ci_high``,
-    ``ci_method`` and ``ci_note`` (empty, or why there is no interval: see :func:`mean_interval`).
-    Every interval uses ``random_state`` afresh, so a row does not depend on the others.
+    `by` columns, the configuration columns the table has
+    ([`CONFIG_COLUMNS`][dismetrics.intervals.CONFIG_COLUMNS] and `model_seed`; one value per model dir), then
+    `metric`, `n_repeats` (values used), `n_failed`, `mean`, `std` (ddof=1, NaN below 2 values), `ci_low`,
+    `ci_high`, `ci_method` and `ci_note` (empty, or why there is no interval: see
+    [`mean_interval`][dismetrics.intervals.mean_interval]). Every interval uses `random_state` afresh, so a
+    row does not depend on the others.
     """
     method = _check_method(method)
     confidence = _check_confidence(confidence)
@@ -311,33 +313,33 @@ def seed_level(frame, *, method: str = DEFAULT_METHOD, confidence: float = 0.95,
                models: pd.DataFrame | None = None) -> pd.DataFrame:
     """Training-seed noise: per configuration and metric, the mean over seeds and the interval over seeds.
 
-    A configuration is the model dirs that agree on ``config_columns`` (model, data set,
+    A configuration is the model dirs that agree on `config_columns` (model, data set,
     regularization and its value, training steps); each model dir is one training seed. A model dir
     that records none of them (a codes-only dir without a config) is a configuration of its own.
 
     Two-stage (hierarchical) mean: each model dir is first reduced to the mean of its repeats
-    (:func:`evaluation_level`; ``models`` may pass that table in), and the sample of the seed level
-    is those per-model means ``m_1 .. m_k``:
+    ([`evaluation_level`][dismetrics.intervals.evaluation_level]; `models` may pass that table in), and the
+    sample of the seed level is those per-model means `m_1 .. m_k`:
 
-    - ``mean`` = (1/k) sum m_j: every seed weighs the same, whatever its number of repeats;
-    - ``seed_std`` = std(m_1 .. m_k, ddof=1): the spread across seeds, which holds the training
-      noise plus the evaluation noise left in each per-model mean: ``var(m_j) = s_train^2 +
-      s_eval^2 / r`` with ``r`` repeats per model;
-    - ``ci_low``/``ci_high``: :func:`mean_interval` of ``m_1 .. m_k`` (t by default). It is the
-      interval of the configuration's mean over training seeds (the "method" mean), and it is exact
-      for normal seed and evaluation noise when every model dir has the same number of repeats
+    - `mean` = (1/k) sum m_j: every seed weighs the same, whatever its number of repeats;
+    - `seed_std` = std(m_1 .. m_k, ddof=1): the spread across seeds, which holds the training
+      noise plus the evaluation noise left in each per-model mean: `var(m_j) = s_train^2 +
+      s_eval^2 / r` with `r` repeats per model;
+    - `ci_low`/`ci_high`: [`mean_interval`][dismetrics.intervals.mean_interval] of `m_1 .. m_k` (t by
+      default). It is the interval of the configuration's mean over training seeds (the "method" mean), and it
+      is exact for normal seed and evaluation noise when every model dir has the same number of repeats
       (then the m_j are independent and identically distributed). With unequal repeats it is an
-      approximation (``min_repeats``/``max_repeats`` show it). One seed gives no interval;
-    - ``eval_std`` = sqrt(mean over models of the repeat variance): the pooled evaluation std
-      (models with 2+ repeats), for comparison with ``seed_std``;
-    - ``train_std`` = sqrt(max(0, seed_std^2 - eval_std^2 / r)) with ``r`` the mean number of
+      approximation (`min_repeats`/`max_repeats` show it). One seed gives no interval;
+    - `eval_std` = sqrt(mean over models of the repeat variance): the pooled evaluation std
+      (models with 2+ repeats), for comparison with `seed_std`;
+    - `train_std` = sqrt(max(0, seed_std^2 - eval_std^2 / r)) with `r` the mean number of
       repeats: the one-way random-effects (ANOVA) estimate of the training-seed std alone (NaN when
-      there is no ``eval_std`` or fewer than 2 seeds).
+      there is no `eval_std` or fewer than 2 seeds).
 
     Returns one row per (configuration, metric), with the configuration columns the table has,
-    ``metric``, ``n_seeds`` (model dirs with at least one value), ``min_repeats``, ``max_repeats``,
-    ``mean``, ``seed_std``, ``ci_low``, ``ci_high``, ``eval_std``, ``train_std``, ``ci_method``,
-    ``ci_note`` and ``model_dirs`` (the dirs, ``;``-joined).
+    `metric`, `n_seeds` (model dirs with at least one value), `min_repeats`, `max_repeats`,
+    `mean`, `seed_std`, `ci_low`, `ci_high`, `eval_std`, `train_std`, `ci_method`,
+    `ci_note` and `model_dirs` (the dirs, `;`-joined).
     """
     method = _check_method(method)
     confidence = _check_confidence(confidence)
@@ -378,21 +380,23 @@ def seed_level(frame, *, method: str = DEFAULT_METHOD, confidence: float = 0.95,
 
 
 class Levels(NamedTuple):
-    """:func:`summarize_levels`' two tables."""
+    """[`summarize_levels`][dismetrics.intervals.summarize_levels]' two tables."""
 
     evaluation: pd.DataFrame
-    """Per model dir and metric: mean over repeats, evaluation interval (:func:`evaluation_level`)."""
+    """Per model dir and metric: mean over repeats, evaluation interval
+    ([`evaluation_level`][dismetrics.intervals.evaluation_level])."""
     seeds: pd.DataFrame
-    """Per configuration and metric: mean over seeds, interval over seeds (:func:`seed_level`)."""
+    """Per configuration and metric: mean over seeds, interval over seeds
+    ([`seed_level`][dismetrics.intervals.seed_level])."""
 
 
 def summarize_levels(frame, *, method: str = DEFAULT_METHOD, confidence: float = 0.95, random_state=0,
                      n_resamples: int = DEFAULT_RESAMPLES, config_columns: Sequence[str] = CONFIG_COLUMNS) -> Levels:
-    """Both levels of a combined score table: ``Levels(evaluation=..., seeds=...)``.
+    """Both levels of a combined score table: `Levels(evaluation=..., seeds=...)`.
 
-    ``evaluation``: :func:`evaluation_level` (per model dir); ``seeds``: :func:`seed_level` computed
-    from it (per configuration). A table without ``model_dir`` is one model: ``seeds`` then has one
-    row per metric with ``n_seeds`` 1 and no interval.
+    `evaluation`: [`evaluation_level`][dismetrics.intervals.evaluation_level] (per model dir); `seeds`:
+    [`seed_level`][dismetrics.intervals.seed_level] computed from it (per configuration). A table without
+    `model_dir` is one model: `seeds` then has one row per metric with `n_seeds` 1 and no interval.
     """
     kwargs: dict[str, Any] = {"method": method, "confidence": confidence, "random_state": random_state,
                               "n_resamples": n_resamples}

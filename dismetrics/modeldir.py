@@ -1,19 +1,22 @@
-"""Read and write model dirs: what ``dismetrics_models`` writes and ``dismetrics score`` reads.
+"""Read and write model dirs: what `dismetrics_models` writes and `dismetrics score` reads.
 
-A model dir holds::
+A model dir holds:
 
-    DIR/dismetrics.json   the config: format version, model kind, hyperparameters, data set, seed, steps, ...
-    DIR/encoder.npz       the trained encoder as data: a layer graph and its weights (no pickle, no code;
-                          :mod:`dismetrics.encoder_graph`), loadable with torch alone
-    DIR/checkpoint.pt     the full training state, for resuming
-    DIR/train_log.csv     one row per training step: every loss term, KL, TC estimates, steps/s
-    DIR/codes.npz         optional: ``codes`` (n, d), ``factors`` (n, K), optionally ``codes_test``, ``factors_test``
-    DIR/scores.json       written by ``dismetrics score``
+```text
+DIR/dismetrics.json   the config: format version, model kind, hyperparameters, data set, seed, steps, ...
+DIR/encoder.npz       the trained encoder as data: a layer graph and its weights (no pickle, no code;
+                      see dismetrics.encoder_graph), loadable with torch alone
+DIR/checkpoint.pt     the full training state, for resuming
+DIR/train_log.csv     one row per training step: every loss term, KL, TC estimates, steps/s
+DIR/codes.npz         optional: codes (n, d), factors (n, K), optionally codes_test, factors_test
+DIR/scores.json       written by `dismetrics score`
+```
 
-Every file is written atomically (a temporary file in the same directory, then ``os.replace``), so a
+Every file is written atomically (a temporary file in the same directory, then `os.replace`), so a
 crash leaves either the old file or the new one, never a torn one.
 
-This module imports no torch at import time; :func:`load_encoder` imports it inside the function.
+This module imports no torch at import time; [`load_encoder`][dismetrics.modeldir.load_encoder] imports it
+inside the function.
 """
 
 from __future__ import annotations
@@ -55,18 +58,17 @@ __all__ = [
     "load_encoder",
 ]
 
-#: Version of the model-dir format this module writes and reads.
 FORMAT_VERSION = 1
+"""Version of the model-dir format this module writes and reads."""
 CONFIG_FILE = "dismetrics.json"
 ENCODER_FILE = "encoder.npz"
-#: The encoder file of model dirs written before the encoder-graph format (a torch.export archive).
 LEGACY_ENCODER_FILE = "encoder.pt2"
+"""The encoder file of model dirs written before the encoder-graph format (a torch.export archive)."""
 CHECKPOINT_FILE = "checkpoint.pt"
 TRAIN_LOG_FILE = "train_log.csv"
 CODES_FILE = "codes.npz"
 SCORES_FILE = "scores.json"
 
-#: Keys every config must hold (``read_config`` checks them).
 REQUIRED_CONFIG_KEYS = (
     "format_version",
     "model",
@@ -76,11 +78,8 @@ REQUIRED_CONFIG_KEYS = (
     "steps",
     "latent_dim",
 )
+"""Keys every config must hold (`read_config` checks them)."""
 
-#: The schema of ``dismetrics.json``, as data: key -> the JSON types its value may have (``"int"``: an
-#: integer, ``"number"``: an integer or a float, ``"string"``, ``"bool"``, ``"object"``, ``"null"``,
-#: ``"int[]"`` / ``"string[]"``: a list of them). Every key the trainer writes is here. A listed key of
-#: another type is refused, naming the key; keys not listed are kept and ignored (nothing reads them).
 CONFIG_SCHEMA: dict[str, tuple[str, ...]] = {
     "format_version": ("int",),
     "model": ("string",),
@@ -107,9 +106,12 @@ CONFIG_SCHEMA: dict[str, tuple[str, ...]] = {
     "training": ("object",),
     "trainer": ("object",),
 }
-#: Lower bounds of integer config keys.
+"""The schema of `dismetrics.json`, as data: key -> the JSON types its value may have (`"int"`: an
+integer, `"number"`: an integer or a float, `"string"`, `"bool"`, `"object"`, `"null"`,
+`"int[]"` / `"string[]"`: a list of them). Every key the trainer writes is here. A listed key of
+another type is refused, naming the key; keys not listed are kept and ignored (nothing reads them)."""
 CONFIG_MINIMUMS = {"seed": 0, "steps": 0, "latent_dim": 1}
-#: The keys of the config's ``dataset`` object (the trainer's data-set description).
+"""Lower bounds of integer config keys."""
 DATASET_SCHEMA: dict[str, tuple[str, ...]] = {
     "name": ("string", "null"),
     "path": ("string", "null"),
@@ -118,10 +120,7 @@ DATASET_SCHEMA: dict[str, tuple[str, ...]] = {
     "factor_sizes": ("int[]",),
     "observation_shape": ("int[]",),
 }
-#: The data-set parameters a config may pass to the sampler, per data set (``dataset.params``): the
-#: public constructor arguments of :mod:`dismetrics.data`'s samplers that only change what is read or
-#: rendered. Nothing that makes the scorer write (``cache``, ``cache_dir``) and nothing private (a leading
-#: ``_``). ``path`` is the data-set file, the same as ``dataset.path`` (which wins when both are given).
+"""The keys of the config's `dataset` object (the trainer's data-set description)."""
 DATASET_PARAMS: dict[str, dict[str, tuple[str, ...]]] = {
     "dsprites": {"path": ("string", "null"), "sprite_size": ("number",), "margin": ("number",)},
     "shapes3d": {"path": ("string", "null")},
@@ -129,11 +128,15 @@ DATASET_PARAMS: dict[str, dict[str, tuple[str, ...]]] = {
     "smallnorb": {"path": ("string", "null")},
     "cars3d": {"path": ("string", "null")},
 }
-#: Parameter names refused even for a data set the allow-list does not know (whose parameters are never
-#: passed to a sampler): what writes, fetches or reaches private options. Names starting with ``_`` too.
+"""The data-set parameters a config may pass to the sampler, per data set (`dataset.params`): the
+public constructor arguments of [`dismetrics.data`][dismetrics.data]'s samplers that only change what is read
+or rendered. Nothing that makes the scorer write (`cache`, `cache_dir`) and nothing private (a leading
+`_`). `path` is the data-set file, the same as `dataset.path` (which wins when both are given)."""
 FORBIDDEN_DATASET_PARAMS = ("cache", "cache_dir", "download")
-#: Largest ``dismetrics.json`` read (a config is a few kB; a larger file is refused unread).
+"""Parameter names refused even for a data set the allow-list does not know (whose parameters are never
+passed to a sampler): what writes, fetches or reaches private options. Names starting with `_` too."""
 MAX_CONFIG_BYTES = 4 << 20
+"""Largest `dismetrics.json` read (a config is a few kB; a larger file is refused unread)."""
 
 _CODE_ARRAYS = ("codes", "factors", "codes_test", "factors_test")
 
@@ -145,7 +148,7 @@ class ModelDirError(ValueError):
 # ---- atomic writes ---------------------------------------------------------------------------
 def current_umask() -> int:
     """The process umask, read without changing it where the system says it (Linux's
-    ``/proc/self/status``); elsewhere set and restored at once."""
+    `/proc/self/status`); elsewhere set and restored at once."""
     try:
         with open("/proc/self/status") as handle:
             for line in handle:
@@ -159,11 +162,11 @@ def current_umask() -> int:
 
 
 def atomic_write(path, write: Callable[[Any], None], *, mode: str = "wb") -> Path:
-    """Write ``path`` atomically: ``write(fileobj)`` fills a temporary file beside it, which is
-    flushed, fsynced and renamed over ``path``. On any error the temporary file is removed and
-    ``path`` keeps its old contents (or stays absent). The file gets mode ``0o666 & ~umask``, as a
-    file made by ``open()`` would (a group-shared results folder stays readable to the group); a
-    symbolic link at ``path`` is replaced, never written through."""
+    """Write `path` atomically: `write(fileobj)` fills a temporary file beside it, which is
+    flushed, fsynced and renamed over `path`. On any error the temporary file is removed and
+    `path` keeps its old contents (or stays absent). The file gets mode `0o666 & ~umask`, as a
+    file made by `open()` would (a group-shared results folder stays readable to the group); a
+    symbolic link at `path` is replaced, never written through."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
@@ -208,8 +211,9 @@ def _jsonable(value: Any) -> Any:
 
 
 def write_config(directory, config: Mapping[str, Any]) -> Path:
-    """Write ``config`` as ``DIR/dismetrics.json`` (atomically). ``format_version`` is filled in
-    when absent; the required keys (:data:`REQUIRED_CONFIG_KEYS`) must be present."""
+    """Write `config` as `DIR/dismetrics.json` (atomically). `format_version` is filled in
+    when absent; the required keys ([`REQUIRED_CONFIG_KEYS`][dismetrics.modeldir.REQUIRED_CONFIG_KEYS]) must
+    be present."""
     config = dict(config)
     config.setdefault("format_version", FORMAT_VERSION)
     missing = [key for key in REQUIRED_CONFIG_KEYS if key not in config]
@@ -222,7 +226,7 @@ def write_config(directory, config: Mapping[str, Any]) -> Path:
 
 
 def read_config(directory) -> dict[str, Any]:
-    """Read and validate ``DIR/dismetrics.json``."""
+    """Read and validate `DIR/dismetrics.json`."""
     directory = Path(directory)
     if not directory.is_dir():
         raise ModelDirError(f"model dir {str(directory)!r} does not exist or is not a directory.")
@@ -298,12 +302,13 @@ def _check_types(mapping: Mapping[str, Any], schema: Mapping[str, tuple[str, ...
 
 
 def dataset_key(name: Any) -> str:
-    """A data-set name as :func:`dismetrics.data.get_sampler` looks it up (``"3D-Shapes"`` -> ``"3dshapes"``)."""
+    """A data-set name as [`dismetrics.data.get_sampler`][dismetrics.data.registry.get_sampler] looks it up
+    (`"3D-Shapes"` -> `"3dshapes"`)."""
     return str(name).lower().replace("-", "").replace("_", "")
 
 
 def check_plain_file_name(name: Any, what: str) -> str:
-    """``name`` must be a file name inside the model dir: no directory part, not absolute, not ``..``."""
+    """`name` must be a file name inside the model dir: no directory part, not absolute, not `..`."""
     if (not isinstance(name, str) or not name or name in (".", "..") or "/" in name or "\\" in name or "\0" in name
             or Path(name).name != name or Path(name).is_absolute()):
         raise ModelDirError(f"{what} must be a plain file name inside the model dir (no '/', no '..'); got {name!r}.")
@@ -311,12 +316,13 @@ def check_plain_file_name(name: Any, what: str) -> str:
 
 
 def check_dataset_params(name: Any, params: Mapping[str, Any] | None, source: str = CONFIG_FILE) -> dict[str, Any]:
-    """The data-set parameters of a config, checked against :data:`DATASET_PARAMS` (a key outside the
-    allow-list of the named data set, or of the wrong type, raises naming the key).
+    """The data-set parameters of a config, checked against
+    [`DATASET_PARAMS`][dismetrics.modeldir.DATASET_PARAMS] (a key outside the allow-list of the named data
+    set, or of the wrong type, raises naming the key).
 
     Returns what may be passed to the sampler: a copy of the parameters of a data set in the allow-list;
     for any other name (a sampler object handed to the trainer, a variant or alias this list does not
-    name) only ``path``, the rest being a description that is never passed anywhere."""
+    name) only `path`, the rest being a description that is never passed anywhere."""
     params = dict(params or {})
     if name is None:
         allowed: Mapping[str, tuple[str, ...]] | None = {"path": ("string", "null")}  # inferred from the path
@@ -339,8 +345,9 @@ def check_dataset_params(name: Any, params: Mapping[str, Any] | None, source: st
 
 
 def validate_config(config: Mapping[str, Any], source: str = CONFIG_FILE) -> None:
-    """Check a config against :data:`CONFIG_SCHEMA` (types of the known keys, lower bounds, the data set
-    and its parameters, ``encoder_file`` a plain file name); raise :class:`ModelDirError` naming the key."""
+    """Check a config against [`CONFIG_SCHEMA`][dismetrics.modeldir.CONFIG_SCHEMA] (types of the known keys,
+    lower bounds, the data set and its parameters, `encoder_file` a plain file name); raise
+    [`ModelDirError`][dismetrics.modeldir.ModelDirError] naming the key."""
     _check_types(config, CONFIG_SCHEMA, "", source)
     for key, minimum in CONFIG_MINIMUMS.items():
         if key in config and config[key] < minimum:
@@ -358,8 +365,8 @@ def validate_config(config: Mapping[str, Any], source: str = CONFIG_FILE) -> Non
 
 # ---- codes -------------------------------------------------------------------------------------
 def write_codes(directory, codes, factors, codes_test=None, factors_test=None) -> Path:
-    """Write ``DIR/codes.npz`` with arrays ``codes`` (n, d) and ``factors`` (n, K), and optionally
-    a held-out pair ``codes_test`` / ``factors_test``."""
+    """Write `DIR/codes.npz` with arrays `codes` (n, d) and `factors` (n, K), and optionally
+    a held-out pair `codes_test` / `factors_test`."""
     arrays = {"codes": codes, "factors": factors}
     if (codes_test is None) != (factors_test is None):
         raise ModelDirError("codes_test and factors_test must be given together.")
@@ -380,15 +387,16 @@ def write_codes(directory, codes, factors, codes_test=None, factors_test=None) -
     return atomic_write(Path(directory) / CODES_FILE, lambda handle: np.savez(handle, **arrays))
 
 
-#: An array of ``codes.npz`` larger than this (uncompressed) that is also compressed more than
-#: :data:`MAX_CODES_RATIO` times is refused unread (a zip bomb: codes and factors do not compress so).
 MAX_CODES_INFLATED_BYTES = 256 << 20
+"""An array of `codes.npz` larger than this (uncompressed) that is also compressed more than
+`MAX_CODES_RATIO` times is refused unread (a zip bomb: codes and factors do not compress so)."""
 MAX_CODES_RATIO = 200
 
 
 def _check_codes_archive(path: Path) -> None:
-    """Read the headers of ``codes.npz``'s arrays before loading any: numeric dtypes only, a shape the
-    stored bytes can fill, no zip bomb, no empty array. A clear :class:`ModelDirError` otherwise."""
+    """Read the headers of `codes.npz`'s arrays before loading any: numeric dtypes only, a shape the
+    stored bytes can fill, no zip bomb, no empty array. A clear
+    [`ModelDirError`][dismetrics.modeldir.ModelDirError] otherwise."""
     import zipfile  # noqa: PLC0415
 
     from numpy.lib import format as npy_format  # noqa: PLC0415
@@ -430,8 +438,8 @@ def _check_codes_archive(path: Path) -> None:
 
 
 def read_codes(directory) -> dict[str, np.ndarray]:
-    """Read ``DIR/codes.npz`` (or a ``.npz`` file given directly): a dict with ``codes``, ``factors``
-    and, when present, ``codes_test`` and ``factors_test``."""
+    """Read `DIR/codes.npz` (or a `.npz` file given directly): a dict with `codes`, `factors`
+    and, when present, `codes_test` and `factors_test`."""
     path = Path(directory)
     if path.is_dir():
         path = path / CODES_FILE
@@ -463,21 +471,22 @@ def read_codes(directory) -> dict[str, np.ndarray]:
 
 
 # ---- encoder -----------------------------------------------------------------------------------
-#: What a refusal to load a pickle-based encoder says (the flag in Python and in the shell).
 TRUST_HINT = ("pass trust_model_code=True (dismetrics score --trust-model-code) to load it anyway, only if you "
               "trust where the model dir came from; or convert it once to the safe format with "
               "`dismetrics reexport DIR` (needs dismetrics[models]; reads the checkpoint with torch's weights-only loader)")
+"""What a refusal to load a pickle-based encoder says (the flag in Python and in the shell)."""
 
 
 class UntrustedModelCodeError(ModelDirError):
-    """Loading this file would unpickle Python objects (and could run code); the user has not said to trust it."""
+    """Loading this file would unpickle Python objects (and could run code); the user has not said to trust
+    it."""
 
 
 def encoder_path(directory, config: Mapping[str, Any] | None = None) -> Path | None:
     """The encoder file of a model dir, or None when it has none.
 
-    The config's ``encoder_file`` (a plain file name inside the dir) when given; otherwise
-    ``encoder.npz``, then the legacy ``encoder.pt2``.
+    The config's `encoder_file` (a plain file name inside the dir) when given; otherwise
+    `encoder.npz`, then the legacy `encoder.pt2`.
     """
     directory = Path(directory)
     name = (config or {}).get("encoder_file")
@@ -494,12 +503,12 @@ def encoder_path(directory, config: Mapping[str, Any] | None = None) -> Path | N
 
 def save_encoder(path, modules, *, input_shape, input_layout: str = "channels_last", outputs: str = "mean_logvar",
                  latent_dim: int, mean_transform: str = "identity") -> Path:
-    """Write a feed-forward torch encoder to ``path`` (atomically) in the safe encoder-graph format.
+    """Write a feed-forward torch encoder to `path` (atomically) in the safe encoder-graph format.
 
-    ``path`` is a file path ending in ``.npz``, or a model dir (created when absent; the file becomes
-    ``DIR/encoder.npz``). The layers and options
-    are those of :func:`dismetrics.encoder_graph.graph_from_torch`; loading the file back
-    (:func:`load_encoder`) runs no code from it.
+    `path` is a file path ending in `.npz`, or a model dir (created when absent; the file becomes
+    `DIR/encoder.npz`). The layers and options
+    are those of [`dismetrics.encoder_graph.graph_from_torch`][dismetrics.encoder_graph.graph_from_torch];
+    loading the file back ([`load_encoder`][dismetrics.modeldir.load_encoder]) runs no code from it.
     """
     from . import encoder_graph  # noqa: PLC0415
 
@@ -513,17 +522,18 @@ def save_encoder(path, modules, *, input_shape, input_layout: str = "channels_la
 
 
 def load_encoder(directory, *, device: str = "cpu", trust_model_code: bool = False):
-    """Load the encoder of a model dir with torch alone (no ``dismetrics_models``), running no code from it.
+    """Load the encoder of a model dir with torch alone (no `dismetrics_models`), running no code from it.
 
-    Returns a ``torch.nn.Module`` in eval mode; calling it on a float tensor of observations in [0, 1]
-    laid out as the graph's input says (``channels_last``: ``(n, 64, 64, C)``, as samplers return them)
-    returns ``(mean, logvar)``, each ``(n, latent_dim)`` (or the means alone). The mean is the
+    Returns a `torch.nn.Module` in eval mode; calling it on a float tensor of observations in [0, 1]
+    laid out as the graph's input says (`channels_last`: `(n, 64, 64, C)`, as samplers return them)
+    returns `(mean, logvar)`, each `(n, latent_dim)` (or the means alone). The mean is the
     representation.
 
-    The encoder file is an encoder graph (``encoder.npz``, :mod:`dismetrics.encoder_graph`): layers from an
-    allow-list and plain arrays, checked before anything is loaded. Any other file (a ``torch.export``
-    archive ``encoder.pt2`` of model dirs written before this format, whose loading unpickles data) is
-    refused with :class:`UntrustedModelCodeError` unless ``trust_model_code=True``.
+    The encoder file is an encoder graph (`encoder.npz`,
+    [`dismetrics.encoder_graph`][dismetrics.encoder_graph]): layers from an allow-list and plain arrays,
+    checked before anything is loaded. Any other file (a `torch.export` archive `encoder.pt2` of model dirs
+    written before this format, whose loading unpickles data) is refused with
+    [`UntrustedModelCodeError`][dismetrics.modeldir.UntrustedModelCodeError] unless `trust_model_code=True`.
     """
     from . import encoder_graph  # noqa: PLC0415
 

@@ -1,24 +1,27 @@
 """Metrics during training: a metric curve over training steps from any PyTorch loop.
 
-:class:`TrainingMonitor` is built once with a ground-truth sampler, a list of metric names (those of
-:func:`dismetrics.evaluate.available_metrics`), the sample sizes and an interval, and is then called
-from the training loop with the step and the encoder::
+[`TrainingMonitor`][dismetrics.monitor.TrainingMonitor] is built once with a ground-truth sampler, a list of
+metric names (those of [`dismetrics.evaluate.available_metrics`][dismetrics.evaluate.available_metrics]), the
+sample sizes and an interval, and is then called from the training loop with the step and the encoder:
 
-    monitor = TrainingMonitor(sampler, ["mig", "dci"], every=1000, n=2000)
-    for step in range(1, steps + 1):
-        ...                                   # forward, backward, optimizer.step()
-        rows = monitor(step, model.encoder)   # [] except every 1000 steps
-        for row in rows:
-            print(step, row["metric"], row["value"])
+```python
+monitor = TrainingMonitor(sampler, ["mig", "dci"], every=1000, n=2000)
+for step in range(1, steps + 1):
+    ...                                   # forward, backward, optimizer.step()
+    rows = monitor(step, model.encoder)   # [] except every 1000 steps
+    for row in rows:
+        print(step, row["metric"], row["value"])
+```
 
-On the steps it runs (``step % every == 0``) it scores the encoder with :func:`dismetrics.evaluate`
-on a sample drawn from its own seed (the same points at every evaluation, so the curve follows the
-model and not the sampling noise), and returns one row per metric. It never perturbs the training:
+On the steps it runs (`step % every == 0`) it scores the encoder with
+[`dismetrics.evaluate`][dismetrics.evaluate.evaluate] on a sample drawn from its own seed (the same points at
+every evaluation, so the curve follows the model and not the sampling noise), and returns one row per metric.
+It never perturbs the training:
 
-- the encoder runs in eval mode under ``torch.no_grad()``; afterwards the ``training`` flag of every
+- the encoder runs in eval mode under `torch.no_grad()`; afterwards the `training` flag of every
   submodule is restored as it was (a submodule the user froze in eval mode stays so);
-- the random state of the loop is left alone: the sample comes from a numpy ``Generator`` seeded
-  from the monitor's ``random_state``, and the global torch (CPU and the module's CUDA devices),
+- the random state of the loop is left alone: the sample comes from a numpy `Generator` seeded
+  from the monitor's `random_state`, and the global torch (CPU and the module's CUDA devices),
   numpy and Python random states are saved before and restored after;
 - torch's intra-op thread count is restored too (numba's OpenMP layer, which the metric kernels
   start, resets the OpenMP thread count torch shares, and a different count changes the order of
@@ -26,7 +29,7 @@ model and not the sampling noise), and returns one row per metric. It never pert
 - it holds no reference to an optimizer and creates no gradients.
 
 So a run with evaluation gives bit-identical weights to a run without (tested with the trainers of
-``dismetrics_models``). Torch is never imported by this module: a torch module handed in brings it.
+`dismetrics_models`). Torch is never imported by this module: a torch module handed in brings it.
 """
 
 from __future__ import annotations
@@ -43,15 +46,15 @@ from ._validation import check_positive_int
 
 __all__ = ["TrainingMonitor", "DEFAULT_METRICS", "preserve_training_state"]
 
-#: Metrics scored when none are named: cheap at a few thousand points, one per family.
 DEFAULT_METRICS = ("mig", "dci")
+"""Metrics scored when none are named: cheap at a few thousand points, one per family."""
 
-#: Columns of every row, in order (``detail.*`` columns follow when ``details=True``).
 ROW_KEYS = ("step", "metric", "value", "seconds", "error")
+"""Columns of every row, in order (`detail.*` columns follow when `details=True`)."""
 
 
 def _module_devices(module: Any) -> list:
-    """The CUDA device indices of a torch module's parameters and buffers (for ``fork_rng``)."""
+    """The CUDA device indices of a torch module's parameters and buffers (for `fork_rng`)."""
     devices = set()
     for tensors in (getattr(module, "parameters", None), getattr(module, "buffers", None)):
         if tensors is None:
@@ -64,11 +67,11 @@ def _module_devices(module: Any) -> list:
 
 @contextlib.contextmanager
 def preserve_training_state(module: Any = None) -> Iterator[None]:
-    """Run the body with ``module`` (a torch module, or None) in eval mode and the loop's random
+    """Run the body with `module` (a torch module, or None) in eval mode and the loop's random
     states untouched.
 
-    Saves the ``training`` flag of every submodule and the global random states (torch CPU and the
-    CUDA devices the module lives on, numpy's legacy global state, Python's ``random``), puts the
+    Saves the `training` flag of every submodule and the global random states (torch CPU and the
+    CUDA devices the module lives on, numpy's legacy global state, Python's `random`), puts the
     module in eval mode, and restores all of them on exit, also when the body raises."""
     flags = [(sub, sub.training) for sub in module.modules()] if hasattr(module, "modules") else []
     numpy_state = np.random.get_state()
@@ -93,17 +96,23 @@ def preserve_training_state(module: Any = None) -> Iterator[None]:
 
 
 class TrainingMonitor:
-    """Score an encoder with disentanglement metrics every ``every`` training steps.
+    """Score an encoder with disentanglement metrics every `every` training steps.
+
+    Calling `monitor(step, encoder)` evaluates when the step is due and returns the rows (else
+    `[]`); [`evaluate`][dismetrics.monitor.TrainingMonitor.evaluate] always evaluates. Every row is also
+    appended to `history`; [`to_frame`][dismetrics.monitor.TrainingMonitor.to_frame] gives the whole history
+    as a DataFrame, [`latest`][dismetrics.monitor.TrainingMonitor.latest] the last values.
 
     Parameters
     ----------
     sampler : GroundTruthSampler
         The data set the encoder is trained on (or any ground-truth sampler of the same observations).
     metrics : sequence of str
-        Names from :func:`dismetrics.evaluate.available_metrics` (sample metrics, unsupervised scores,
-        ``beta_vae``, ``factor_vae``). Default :data:`DEFAULT_METRICS` (``mig``, ``dci``).
+        Names from [`dismetrics.evaluate.available_metrics`][dismetrics.evaluate.available_metrics] (sample
+        metrics, unsupervised scores, `beta_vae`, `factor_vae`). Default
+        [`DEFAULT_METRICS`][dismetrics.monitor.DEFAULT_METRICS] (`mig`, `dci`).
     every : int
-        Evaluate when ``step % every == 0`` (``step`` as the loop counts it, e.g. updates done).
+        Evaluate when `step % every == 0` (`step` as the loop counts it, e.g. updates done).
     n, n_test : int
         Points encoded for the sample metrics, and test points for the metrics with a test split
         (DCI, SAP, explicitness, ...). Defaults 2,000 and 1,000: enough for a curve, cheap to encode.
@@ -112,20 +121,16 @@ class TrainingMonitor:
         Seed of the evaluation sample and of the metrics. Every evaluation uses the same seed, so
         the same points, and the values at a step do not depend on when else the monitor ran.
     preset, metric_params, sampled :
-        As in :func:`dismetrics.evaluate`. ``sampled=False`` by default: the unsupervised scores
-        are computed on the mean representation only.
+        As in [`dismetrics.evaluate`][dismetrics.evaluate.evaluate]. `sampled=False` by default: the
+        unsupervised scores are computed on the mean representation only.
     batch_size : int
         Observations per forward pass of the encoder.
     channels_first : bool
-        Torch modules: True (default) when the encoder takes ``(n, C, H, W)`` images (dismetrics'
+        Torch modules: True (default) when the encoder takes `(n, C, H, W)` images (dismetrics'
         samplers give channels-last observations, which are then transposed). An encoder that says
-        its ``input_layout`` (the encoder graphs of model dirs) is fed that layout.
+        its `input_layout` (the encoder graphs of model dirs) is fed that layout.
     details : bool
-        Also put the metrics' scalar details (``detail.*`` columns) into the rows.
-
-    Calling ``monitor(step, encoder)`` evaluates when the step is due and returns the rows (else
-    ``[]``); :meth:`evaluate` always evaluates. Every row is also appended to :attr:`history`;
-    :meth:`to_frame` gives the whole history as a DataFrame, :meth:`latest` the last values.
+        Also put the metrics' scalar details (`detail.*` columns) into the rows.
     """
 
     def __init__(
@@ -182,22 +187,22 @@ class TrainingMonitor:
         return f"TrainingMonitor(metrics={self.metrics}, every={self.every}, n={self.n}, n_test={self.n_test})"
 
     def due(self, step: int) -> bool:
-        """Whether ``step`` is an evaluation step (``step % every == 0``, step > 0)."""
+        """Whether `step` is an evaluation step (`step % every == 0`, step > 0)."""
         return int(step) > 0 and int(step) % self.every == 0
 
     def __call__(self, step: int, encoder) -> list[dict[str, Any]]:
-        """Evaluate ``encoder`` if ``step`` is due; the rows of this step, or ``[]``."""
+        """Evaluate `encoder` if `step` is due; the rows of this step, or `[]`."""
         if not self.due(step):
             return []
         return self.evaluate(encoder, step=step)
 
     def evaluate(self, encoder, step: int | None = None) -> list[dict[str, Any]]:
-        """Score ``encoder`` now: one row per metric (``step``, ``metric``, ``value``, ``seconds``,
-        ``error``). A metric that rejects the codes (e.g. a collapsed representation early in
-        training) gives ``value`` NaN and its message in ``error``; the others still run.
+        """Score `encoder` now: one row per metric (`step`, `metric`, `value`, `seconds`,
+        `error`). A metric that rejects the codes (e.g. a collapsed representation early in
+        training) gives `value` NaN and its message in `error`; the others still run.
 
-        ``encoder`` is a torch module (its forward returns codes or ``(mean, logvar, ...)``), a numpy
-        callable, or a :class:`~dismetrics.Representation`."""
+        `encoder` is a torch module (its forward returns codes or `(mean, logvar, ...)`), a numpy
+        callable, or a [`Representation`][dismetrics.representation.Representation]."""
         from .evaluate import evaluate
         from .representation import Representation, as_representation
 

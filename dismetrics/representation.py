@@ -1,20 +1,22 @@
 """Representation functions: anything that maps a batch of observations to an (n, d) code array.
 
-:func:`as_representation` turns what the user has into a :class:`Representation`, a callable
-``observations (n, *obs_shape) -> codes (n, d) float64`` that
+[`as_representation`][dismetrics.representation.as_representation] turns what the user has into a
+[`Representation`][dismetrics.representation.Representation], a callable
+`observations (n, *obs_shape) -> codes (n, d) float64` that
 
-- accepts a plain numpy callable returning codes, or a ``(mean, logvar)`` tuple;
-- accepts a ``torch.nn.Module`` (run in eval mode, under ``torch.no_grad()``, on the module's device,
-  in batches; output a tensor of means or a ``(mean, logvar, ...)`` tuple);
-- in ``mode="sampled"`` returns ``z = mean + exp(logvar / 2) * eps``, ``eps ~ N(0, I)`` drawn from its
-  own ``random_state``, instead of the mean;
+- accepts a plain numpy callable returning codes, or a `(mean, logvar)` tuple;
+- accepts a `torch.nn.Module` (run in eval mode, under `torch.no_grad()`, on the module's device,
+  in batches; output a tensor of means or a `(mean, logvar, ...)` tuple);
+- in `mode="sampled"` returns `z = mean + exp(logvar / 2) * eps`, `eps ~ N(0, I)` drawn from its
+  own `random_state`, instead of the mean;
 - checks every output: 2-D, one row per observation, the same number of dims on every call, finite.
 
-Torch is imported only when a torch object is handed in (detected through ``sys.modules``), so the
+Torch is imported only when a torch object is handed in (detected through `sys.modules`), so the
 metrics core never imports it by itself.
 
-A path is read as a model dir (see :mod:`dismetrics.modeldir`): its encoder graph is loaded with torch
-alone, running no code from the dir, and wrapped like any torch module, with the input layout it records.
+A path is read as a model dir (see [`dismetrics.modeldir`][dismetrics.modeldir]): its encoder graph is loaded
+with torch alone, running no code from the dir, and wrapped like any torch module, with the input layout it
+records.
 """
 
 from __future__ import annotations
@@ -29,8 +31,8 @@ from ._validation import check_choice, check_positive_int, check_random_state
 
 __all__ = ["Representation", "as_representation"]
 
-#: Observations per torch forward pass when ``batch_size`` is not given.
 DEFAULT_TORCH_BATCH_SIZE = 256
+"""Observations per torch forward pass when `batch_size` is not given."""
 
 
 def _is_torch_module(obj: Any) -> bool:
@@ -48,7 +50,7 @@ def _to_numpy(array: Any) -> np.ndarray:
 
 
 def _split_output(output: Any) -> tuple[Any, Any | None]:
-    """``codes`` or ``(mean, logvar, ...)`` -> ``(mean, logvar or None)``."""
+    """`codes` or `(mean, logvar, ...)` -> `(mean, logvar or None)`."""
     if isinstance(output, (tuple, list)):
         if len(output) == 0:
             raise ValueError("returned an empty tuple; expected codes or (mean, logvar)")
@@ -59,11 +61,12 @@ def _split_output(output: Any) -> tuple[Any, Any | None]:
 
 
 class Representation:
-    """A validated representation function ``observations -> codes`` (float64, shape (n, d)).
+    """A validated representation function `observations -> codes` (float64, shape (n, d)).
 
-    Build it with :func:`as_representation`. ``rep(observations)`` returns the codes of the chosen
-    ``mode``; :meth:`encode` returns ``(mean, logvar)`` (``logvar`` is None when the encoder gives
-    none). Inputs are processed in batches of ``batch_size`` observations (all at once when None).
+    Build it with [`as_representation`][dismetrics.representation.as_representation]. `rep(observations)`
+    returns the codes of the chosen `mode`; [`encode`][dismetrics.representation.Representation.encode]
+    returns `(mean, logvar)` (`logvar` is None when the encoder gives none). Inputs are processed in batches
+    of `batch_size` observations (all at once when None).
     """
 
     def __init__(
@@ -132,7 +135,7 @@ class Representation:
         return array
 
     def encode(self, observations) -> tuple[np.ndarray, np.ndarray | None]:
-        """``(mean, logvar)`` of ``observations``, float64 (n, d); ``logvar`` is None if not given."""
+        """`(mean, logvar)` of `observations`, float64 (n, d); `logvar` is None if not given."""
         observations = np.asarray(observations)
         if observations.ndim < 1 or observations.shape[0] == 0:
             raise ValueError(f"observations must be a non-empty batch (n, *obs_shape); got shape {observations.shape}.")
@@ -153,7 +156,7 @@ class Representation:
         return self.codes_from(*self.encode(observations))
 
     def codes_from(self, mean: np.ndarray, logvar: np.ndarray | None) -> np.ndarray:
-        """The codes of this mode from encoder outputs (draws the noise in ``mode="sampled"``)."""
+        """The codes of this mode from encoder outputs (draws the noise in `mode="sampled"`)."""
         if self.mode == "mean":
             return mean
         if logvar is None:
@@ -165,7 +168,7 @@ class Representation:
         return mean + np.exp(0.5 * logvar) * noise
 
     def with_mode(self, mode: str, random_state=None) -> "Representation":
-        """The same encoder in another mode (and with another ``random_state`` for sampling)."""
+        """The same encoder in another mode (and with another `random_state` for sampling)."""
         return Representation(
             self._encode_fn, mode=mode, batch_size=self.batch_size, random_state=random_state, name=self.name
         )
@@ -216,23 +219,24 @@ def as_representation(
     name: str | None = None,
     trust_model_code: bool = False,
 ) -> Representation:
-    """Wrap ``obj`` as a :class:`Representation`.
+    """Wrap `obj` as a [`Representation`][dismetrics.representation.Representation].
 
     Parameters
     ----------
     obj : callable, torch.nn.Module, path or Representation
-        A numpy callable ``observations -> codes`` or ``-> (mean, logvar)``; a ``torch.nn.Module``
-        whose forward returns a tensor of means or a ``(mean, logvar, ...)`` tuple; a model dir (str or
-        ``os.PathLike``) with an exported encoder (its config's ``channels_first`` is used); or a
-        :class:`Representation` (returned as is when nothing is changed, re-wrapped otherwise).
+        A numpy callable `observations -> codes` or `-> (mean, logvar)`; a `torch.nn.Module`
+        whose forward returns a tensor of means or a `(mean, logvar, ...)` tuple; a model dir (str or
+        `os.PathLike`) with an exported encoder (its config's `channels_first` is used); or a
+        [`Representation`][dismetrics.representation.Representation] (returned as is when nothing is changed,
+        re-wrapped otherwise).
     mode : {"mean", "sampled"}
-        ``"mean"``: the codes are the means. ``"sampled"``: ``z = mean + exp(logvar / 2) * eps`` with
-        ``eps ~ N(0, I)`` from ``random_state`` (needs an encoder that returns a log-variance).
+        `"mean"`: the codes are the means. `"sampled"`: `z = mean + exp(logvar / 2) * eps` with
+        `eps ~ N(0, I)` from `random_state` (needs an encoder that returns a log-variance).
     batch_size : int or None
         Observations per call of the encoder. None: all at once for a numpy callable, 256 for a
         torch module.
     random_state : int, None or numpy Generator
-        Seed of the sampling noise in ``mode="sampled"``.
+        Seed of the sampling noise in `mode="sampled"`.
     channels_first : bool
         Torch modules only. True (default): the module takes channels-first images (n, C, H, W), the
         PyTorch convention, so 4-D observation batches, which every dismetrics sampler gives
@@ -241,8 +245,8 @@ def as_representation(
     name : str, optional
         Name used in error messages (default: the callable's or module's name).
     trust_model_code : bool, default False
-        Model dirs only. An encoder stored as an encoder graph (``encoder.npz``) loads without running any
-        code from the dir. Any other encoder file (a ``torch.export`` archive ``encoder.pt2``), whose
+        Model dirs only. An encoder stored as an encoder graph (`encoder.npz`) loads without running any
+        code from the dir. Any other encoder file (a `torch.export` archive `encoder.pt2`), whose
         loading unpickles data and so can run arbitrary code, is refused unless this is True: set it
         only for model dirs whose source you trust (see the "Security and trust" docs page).
     """

@@ -1,7 +1,7 @@
 """The result type every metric returns.
 
-A :class:`MetricResult` holds the headline number (``.value``; ``float(result)`` works), the
-details that explain it (an MI matrix, per-factor gaps, per-dimension scores, ...) and the
+A [`MetricResult`][dismetrics.result.MetricResult] holds the headline number (`.value`; `float(result)`
+works), the details that explain it (an MI matrix, per-factor gaps, per-dimension scores, ...) and the
 parameters (seed included) that produced it. It is frozen, serialises to JSON and back, and turns
 into a pandas row.
 """
@@ -78,7 +78,7 @@ class MetricResult:
     Attributes
     ----------
     name:
-        The metric's name (``"mig"``, ``"wdg"``, ...).
+        The metric's name (`"mig"`, `"wdg"`, ...).
     value:
         The headline score.
     details:
@@ -114,7 +114,7 @@ class MetricResult:
 
     # ---- serialisation -------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
-        """A plain-Python dict (arrays tagged so :meth:`from_dict` restores them)."""
+        """A plain-Python dict (arrays tagged so `from_dict` restores them)."""
         return {
             "name": self.name,
             "value": _float_to_json(self.value),
@@ -123,7 +123,7 @@ class MetricResult:
         }
 
     def to_json(self, **kwargs: Any) -> str:
-        """JSON text; ``MetricResult.from_json(r.to_json()) == r``."""
+        """JSON text; `MetricResult.from_json(r.to_json()) == r`."""
         kwargs.setdefault("sort_keys", True)
         return json.dumps(self.to_dict(), **kwargs)
 
@@ -141,10 +141,10 @@ class MetricResult:
         return cls.from_dict(json.loads(text))
 
     def to_row(self) -> dict[str, Any]:
-        """A flat dict: ``metric``, ``value``, the scalar details and the scalar params.
+        """A flat dict: `metric`, `value`, the scalar details and the scalar params.
 
-        Scalar details are prefixed ``detail.``, params ``param.``; arrays are left out (they
-        live in :attr:`details`).
+        Scalar details are prefixed `detail.`, params `param.`; arrays are left out (they
+        live in `details`).
         """
         row: dict[str, Any] = {"metric": self.name, "value": self.value}
         for prefix, mapping in (("detail.", self.details), ("param.", self.params)):
@@ -154,7 +154,7 @@ class MetricResult:
         return row
 
     def to_pandas(self):
-        """The :meth:`to_row` dict as a one-row :class:`pandas.DataFrame`."""
+        """The [`to_row`][dismetrics.result.MetricResult.to_row] dict as a one-row `pandas.DataFrame`."""
         import pandas as pd
 
         return pd.DataFrame([self.to_row()])

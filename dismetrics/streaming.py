@@ -1,35 +1,35 @@
-"""The sample metrics as streaming objects: ``update(codes_batch, factors_batch)``, then ``compute()``.
+"""The sample metrics as streaming objects: `update(codes_batch, factors_batch)`, then `compute()`.
 
-::
+```python
+from dismetrics.streaming import StreamingMetric
 
-    from dismetrics.streaming import StreamingMetric
+metric = StreamingMetric("mig")
+for x, factors in loader:
+    metric.update(encoder(x), factors)
+result = metric.compute()          # a MetricResult, as mig(all_codes, all_factors)
+```
 
-    metric = StreamingMetric("mig")
-    for x, factors in loader:
-        metric.update(encoder(x), factors)
-    result = metric.compute()          # a MetricResult, as mig(all_codes, all_factors)
+**Default: exact.** The batches are kept, and
+[`StreamingMetric.compute`][dismetrics.streaming.StreamingMetric.compute] calls the one-shot function on their
+concatenation, so the result is *equal* to the one-shot result on the concatenated arrays (bit for bit: same
+value, same details), for every metric of `dismetrics.metrics.SAMPLE_METRICS` (tested). Memory grows with the
+number of points, as the one-shot call's would.
 
-**Default: exact.** The batches are kept, and :meth:`StreamingMetric.compute` calls the one-shot
-function on their concatenation, so the result is *equal* to the one-shot result on the
-concatenated arrays (bit for bit: same value, same details), for every metric of
-``dismetrics.metrics.SAMPLE_METRICS`` (tested). Memory grows with the number of points, as the
-one-shot call's would.
-
-**Bounded memory (``memory="bounded"``)**, for the histogram metrics (MIG, Modularity, MIG-sup,
+**Bounded memory (`memory="bounded"`)**, for the histogram metrics (MIG, Modularity, MIG-sup,
 DCIMIG): once the bin edges of every code dim are fixed, only the counts of the (code bin, factor
-value) pairs are needed, not the codes. The edges come from ``ranges=`` (the value range of every
-dim, e.g. ``(-1, 1)`` for tanh codes) or from the first ``warmup`` points (default: the first batch;
+value) pairs are needed, not the codes. The edges come from `ranges=` (the value range of every
+dim, e.g. `(-1, 1)` for tanh codes) or from the first `warmup` points (default: the first batch;
 those points are kept until the edges are fixed). Values outside the edges fall into the first or
 the last bin, as they would in the one-shot binning at its own min and max. With the ranges equal to
 the min and max of the whole sample the result equals the one-shot one exactly; otherwise it moves by
-the amounts measured in docs/streaming.md. Memory: ``d * bins * (number of factor values)`` counts.
+the amounts measured in docs/streaming.md. Memory: `d * bins * (number of factor values)` counts.
 
 Codes and factors may be numpy arrays or torch tensors (moved to the CPU). Metrics with a test split
-(DCI, SAP, explicitness, ...) take the test batches with ``update(codes, factors, test=True)``;
+(DCI, SAP, explicitness, ...) take the test batches with `update(codes, factors, test=True)`;
 without them they split the sample themselves, as their one-shot functions do.
 
-With ``torchmetrics`` installed, :mod:`dismetrics.integrations.torchmetrics` has the same metrics as
-``torchmetrics.Metric`` subclasses.
+With `torchmetrics` installed, `dismetrics.integrations.torchmetrics` has the same metrics as
+`torchmetrics.Metric` subclasses.
 """
 
 from __future__ import annotations
@@ -44,8 +44,8 @@ from .result import MetricResult
 
 __all__ = ["StreamingMetric", "BOUNDED_METRICS", "to_numpy"]
 
-#: Metrics with a bounded-memory variant (``memory="bounded"``): functions of the histogram MI matrix.
 BOUNDED_METRICS = ("mig", "modularity", "mig_sup", "dcimig")
+"""Metrics with a bounded-memory variant (`memory="bounded"`): functions of the histogram MI matrix."""
 
 
 def to_numpy(array: Any) -> np.ndarray:
@@ -84,18 +84,19 @@ class StreamingMetric:
     Parameters
     ----------
     metric : str or callable
-        A name of ``dismetrics.metrics.SAMPLE_METRICS`` (``"mig"``, ``"dci"``, ...) or a function
-        ``f(codes, factors, **params)``.
+        A name of `dismetrics.metrics.SAMPLE_METRICS` (`"mig"`, `"dci"`, ...) or a function
+        `f(codes, factors, **params)`.
     memory : {"exact", "bounded"}
-        ``"exact"`` (default): keep every batch, ``compute()`` equals the one-shot function on the
-        concatenation. ``"bounded"``: keep histogram counts only (metrics in :data:`BOUNDED_METRICS`).
+        `"exact"` (default): keep every batch, `compute()` equals the one-shot function on the
+        concatenation. `"bounded"`: keep histogram counts only (metrics in
+        [`BOUNDED_METRICS`][dismetrics.streaming.BOUNDED_METRICS]).
     ranges : None, (low, high), or arrays (d,) of lows and highs
-        ``memory="bounded"``: the value range binned for every code dim. None: from the warm-up points.
+        `memory="bounded"`: the value range binned for every code dim. None: from the warm-up points.
     warmup : int or None
-        ``memory="bounded"`` without ``ranges``: the number of first points whose min and max fix
+        `memory="bounded"` without `ranges`: the number of first points whose min and max fix
         the edges (they are kept until then). None: the first batch.
     **params :
-        Keyword arguments of the metric (``bins=``, ``random_state=``, ...).
+        Keyword arguments of the metric (`bins=`, `random_state=`, ...).
     """
 
     def __init__(self, metric, *, memory: str = "exact", ranges=None, warmup: int | None = None, **params: Any) -> None:
@@ -128,8 +129,8 @@ class StreamingMetric:
             self._histogram.reset()
 
     def update(self, codes, factors, *, test: bool = False) -> "StreamingMetric":
-        """Add a batch: ``codes`` (b, d) and ``factors`` (b, K), numpy arrays or torch tensors.
-        ``test=True``: a batch of the test split (metrics with ``codes_test``/``factors_test``)."""
+        """Add a batch: `codes` (b, d) and `factors` (b, K), numpy arrays or torch tensors.
+        `test=True`: a batch of the test split (metrics with `codes_test`/`factors_test`)."""
         codes, factors = to_numpy(codes), to_numpy(factors)
         if test:
             if self.memory == "bounded":

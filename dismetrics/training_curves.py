@@ -1,14 +1,17 @@
 """Figures of metric vs training step, from the train logs of model dirs.
 
-``dismetrics train --eval-every N`` (``dismetrics_models.train(eval_every=N)``) writes, every N steps,
-the disentanglement metrics of the encoder into the train log as ``eval_<metric>`` columns (NaN on
+`dismetrics train --eval-every N` (`dismetrics_models.train(eval_every=N)`) writes, every N steps,
+the disentanglement metrics of the encoder into the train log as `eval_<metric>` columns (NaN on
 the other steps). This module reads them back and draws one panel per metric with a line per model
 dir:
 
-- :func:`read_metric_curves` -- a long table ``model_dir, step, metric, value``;
-- :func:`plot_training_curves` -- the PNG figure for some model dirs;
-- :func:`report_figures` -- the hook of ``dismetrics report``: the figures of the model dirs of a
-  score table, as ``(file name, caption)`` pairs (none when no dir has metric columns).
+- [`read_metric_curves`][dismetrics.training_curves.read_metric_curves] -- a long table
+  `model_dir, step, metric, value`;
+- [`plot_training_curves`][dismetrics.training_curves.plot_training_curves] -- the PNG figure for some model
+  dirs;
+- [`report_figures`][dismetrics.training_curves.report_figures] -- the hook of `dismetrics report`: the
+  figures of the model dirs of a score table, as `(file name, caption)` pairs (none when no dir has metric
+  columns).
 
 Matplotlib with the Agg backend: no display needed.
 """
@@ -27,11 +30,11 @@ if TYPE_CHECKING:
 
 __all__ = ["METRIC_PREFIX", "read_metric_curves", "plot_training_curves", "report_figures"]
 
-#: Prefix of the metric columns in ``train_log.csv``.
 METRIC_PREFIX = "eval_"
+"""Prefix of the metric columns in `train_log.csv`."""
 TRAIN_LOG_FILE = "train_log.csv"
-#: A legend is drawn when a panel has at most this many lines.
 MAX_LEGEND = 12
+"""A legend is drawn when a panel has at most this many lines."""
 
 
 def _train_log(model_dir) -> Path | None:
@@ -44,9 +47,9 @@ def _train_log(model_dir) -> Path | None:
 def read_metric_curves(model_dirs: Iterable) -> "pd.DataFrame":
     """The metric values logged during training: one row per (model dir, step, metric).
 
-    ``model_dirs`` are model dirs (or their ``train_log.csv`` files); dirs without a train log, or
-    whose log has no ``eval_*`` column, contribute nothing. Columns: ``model_dir``, ``step``,
-    ``metric``, ``value`` (NaN where the metric failed on that step)."""
+    `model_dirs` are model dirs (or their `train_log.csv` files); dirs without a train log, or
+    whose log has no `eval_*` column, contribute nothing. Columns: `model_dir`, `step`,
+    `metric`, `value` (NaN where the metric failed on that step)."""
     import pandas as pd
 
     frames = []
@@ -87,7 +90,7 @@ def _label(model_dir: str, dirs: Sequence[str]) -> str:
 
 def plot_training_curves(model_dirs: Iterable, out_dir, *, file_name: str = "training_curves.png") -> Path | None:
     """Draw every logged metric against the training step, one panel per metric and one line per
-    model dir, into ``out_dir/file_name`` (PNG). Returns the path, or None when no dir logged metrics."""
+    model dir, into `out_dir/file_name` (PNG). Returns the path, or None when no dir logged metrics."""
     import matplotlib  # noqa: PLC0415
 
     matplotlib.use("Agg")
@@ -126,8 +129,8 @@ def plot_training_curves(model_dirs: Iterable, out_dir, *, file_name: str = "tra
 
 
 def report_figures(table, out_dir) -> list[tuple[str, str]]:
-    """The hook of ``dismetrics report``: metric-vs-step figures for the model dirs of a score
-    table (its ``model_dir`` column), written into ``out_dir``; a list of ``(file name, caption)``
+    """The hook of `dismetrics report`: metric-vs-step figures for the model dirs of a score
+    table (its `model_dir` column), written into `out_dir`; a list of `(file name, caption)`
     (empty when no model dir logged metrics during training)."""
     if table is None or "model_dir" not in getattr(table, "columns", ()):
         return []

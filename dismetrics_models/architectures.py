@@ -3,17 +3,17 @@
 Every model uses the same encoder and decoder so that models differ only in their objective.
 
 - Encoder: four stride-2 convolutions with 32, 32, 64, 64 channels and ReLU, FC 256 ReLU, FC 2d
-  (mean and log-variance). ``arch="paper"``: 4x4 kernels everywhere (the papers' tables).
-  ``arch="dlib_released"``: 2x2 kernels in convolutions 3 and 4, as in the models disentanglement_lib
-  released (its issue #23). Padding reproduces TensorFlow's ``"same"`` at 64x64: 4x4 stride 2 pads 1,
+  (mean and log-variance). `arch="paper"`: 4x4 kernels everywhere (the papers' tables).
+  `arch="dlib_released"`: 2x2 kernels in convolutions 3 and 4, as in the models disentanglement_lib
+  released (its issue #23). Padding reproduces TensorFlow's `"same"` at 64x64: 4x4 stride 2 pads 1,
   2x2 stride 2 pads 0, so the spatial size goes 64, 32, 16, 8, 4 in both.
 - Decoder: FC 256 ReLU, FC 4x4x64 ReLU, transposed 4x4 stride-2 convolutions with 64, 32, 32 channels
   (ReLU) and C channels (logits of a Bernoulli likelihood).
 - Critic (WTC-VAE/WAE): MLP on z, three hidden layers of 256, ReLU, a scalar.
 - Discriminator (FactorVAE/RTC-VAE): MLP on z, six hidden layers of 1000, LeakyReLU(0.2), two logits.
 
-The networks work channels-first (``(n, C, 64, 64)``), as torch convolutions do;
-:class:`ChannelsLastEncoder` wraps an encoder for observations laid out as samplers return them.
+The networks work channels-first (`(n, C, 64, 64)`), as torch convolutions do;
+`ChannelsLastEncoder` wraps an encoder for observations laid out as samplers return them.
 """
 
 from __future__ import annotations
@@ -48,7 +48,7 @@ def _check_positive(value: int, name: str) -> int:
 
 
 class Encoder(nn.Module):
-    """Convolutional Gaussian encoder: ``x (n, C, 64, 64) -> (mean, logvar)``, each ``(n, latent_dim)``."""
+    """Convolutional Gaussian encoder: `x (n, C, 64, 64) -> (mean, logvar)`, each `(n, latent_dim)`."""
 
     def __init__(self, in_channels: int = 1, latent_dim: int = 10, arch: str = "paper") -> None:
         super().__init__()
@@ -76,7 +76,7 @@ class Encoder(nn.Module):
 
 
 class Decoder(nn.Module):
-    """Deconvolutional Bernoulli decoder: ``z (n, latent_dim) -> logits (n, C, 64, 64)``."""
+    """Deconvolutional Bernoulli decoder: `z (n, latent_dim) -> logits (n, C, 64, 64)`."""
 
     def __init__(self, out_channels: int = 1, latent_dim: int = 10) -> None:
         super().__init__()
@@ -108,7 +108,7 @@ def _mlp(in_features: int, hidden: int, depth: int, out_features: int, activatio
 
 
 class Critic(nn.Module):
-    """WTC/WAE critic: MLP on z, three hidden layers of 256 with ReLU, a scalar output ``(n,)``."""
+    """WTC/WAE critic: MLP on z, three hidden layers of 256 with ReLU, a scalar output `(n,)`."""
 
     def __init__(self, latent_dim: int = 10, hidden: int = 256, depth: int = 3) -> None:
         super().__init__()
@@ -132,9 +132,9 @@ class Discriminator(nn.Module):
 
 
 class ChannelsLastEncoder(nn.Module):
-    """An encoder taking observations as samplers give them, ``(n, 64, 64, C)`` floats in [0, 1].
+    """An encoder taking observations as samplers give them, `(n, 64, 64, C)` floats in [0, 1].
 
-    This is what a model dir exports (its config records ``"channels_first": false``)."""
+    This is what a model dir exports (its config records `"channels_first": false`)."""
 
     def __init__(self, encoder: nn.Module) -> None:
         super().__init__()

@@ -1,11 +1,11 @@
 """What every model shares: the loss terms and the base class the engine drives.
 
-A model is a small :class:`torch.nn.Module` holding the shared encoder and decoder (and any auxiliary
+A model is a small `torch.nn.Module` holding the shared encoder and decoder (and any auxiliary
 network) and its objective. The engine calls, once per step:
 
-1. :meth:`VAEBase.compute_loss` -- one forward pass, the model loss and the terms to log;
-2. a backward pass and a step of the model optimizer (over :meth:`VAEBase.model_parameters` only);
-3. :meth:`VAEBase.auxiliary_step` -- updates of auxiliary networks on *detached* codes.
+1. `VAEBase.compute_loss` -- one forward pass, the model loss and the terms to log;
+2. a backward pass and a step of the model optimizer (over `VAEBase.model_parameters` only);
+3. `VAEBase.auxiliary_step` -- updates of auxiliary networks on *detached* codes.
 
 Losses (MODELS.md): reconstruction = binary cross-entropy with logits summed over pixels, averaged over
 the batch; KL(q(z|x) || N(0, I)) summed over latent dims, averaged over the batch.
@@ -38,13 +38,13 @@ def reconstruction_loss(logits: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
 
 
 def kl_divergence(mean: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
-    """Per-example ``KL(N(mean, exp(logvar)) || N(0, I))`` summed over dims, shape ``(n,)``:
-    ``0.5 * sum_k (mean_k^2 + exp(logvar_k) - logvar_k - 1)``."""
+    """Per-example `KL(N(mean, exp(logvar)) || N(0, I))` summed over dims, shape `(n,)`:
+    `0.5 * sum_k (mean_k^2 + exp(logvar_k) - logvar_k - 1)`."""
     return 0.5 * (mean.pow(2) + logvar.exp() - logvar - 1.0).sum(dim=1)
 
 
 def reparameterize(mean: torch.Tensor, logvar: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
-    """``z = mean + exp(logvar / 2) * eps``, ``eps ~ N(0, I)`` drawn on the CPU from ``generator`` (so
+    """`z = mean + exp(logvar / 2) * eps`, `eps ~ N(0, I)` drawn on the CPU from `generator` (so
     CPU and GPU runs see the same noise)."""
     eps = torch.randn(mean.shape, generator=generator, dtype=torch.float32).to(device=mean.device, dtype=mean.dtype)
     return mean + torch.exp(0.5 * logvar) * eps
@@ -59,7 +59,7 @@ def permute_dims(z: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
 
 @dataclass
 class LossOutput:
-    """What :meth:`VAEBase.compute_loss` returns."""
+    """What `VAEBase.compute_loss` returns."""
 
     loss: torch.Tensor
     terms: dict[str, torch.Tensor]
@@ -67,21 +67,21 @@ class LossOutput:
 
 
 class VAEBase(nn.Module):
-    """A Gaussian-encoder, Bernoulli-decoder model; subclasses define :meth:`regularizer`.
+    """A Gaussian-encoder, Bernoulli-decoder model; subclasses define `regularizer`.
 
-    ``compute_loss`` returns ``recon + w(step) * regularizer`` where ``w`` is 1 unless the named
-    option ``warmup_steps`` is positive (then it rises linearly from 0 to 1 over that many steps;
+    `compute_loss` returns `recon + w(step) * regularizer` where `w` is 1 unless the named
+    option `warmup_steps` is positive (then it rises linearly from 0 to 1 over that many steps;
     the reference has no warm-up, so the default is 0).
     """
 
-    #: The ``--model`` name (MODELS.md "Names").
     name: ClassVar[str] = "vae"
-    #: Default hyperparameters of the objective.
+    """The `--model` name (MODELS.md "Names")."""
     defaults: ClassVar[Mapping[str, Any]] = {}
-    #: Whether the objective needs a second, independent batch (FactorVAE's z*).
+    """Default hyperparameters of the objective."""
     uses_second_batch: ClassVar[bool] = False
-    #: Whether codes are sampled ``z = mu + sigma * eps`` (False: deterministic encoder, ``z = mu``).
+    """Whether the objective needs a second, independent batch (FactorVAE's z*)."""
     stochastic_encoder: ClassVar[bool] = True
+    """Whether codes are sampled `z = mu + sigma * eps` (False: deterministic encoder, `z = mu`)."""
 
     def __init__(
         self,
@@ -142,7 +142,7 @@ class VAEBase(nn.Module):
         generator: torch.Generator,
         x_second: torch.Tensor | None = None,
     ) -> LossOutput:
-        """One forward pass: the model loss at ``step`` (number of updates done so far) and its terms."""
+        """One forward pass: the model loss at `step` (number of updates done so far) and its terms."""
         n = x.shape[0]
         if x_second is not None:
             mean_all, logvar_all = self.encode(torch.cat([x, x_second], dim=0))
@@ -186,7 +186,7 @@ class VAEBase(nn.Module):
 
     # ---- inference ------------------------------------------------------------------------------------
     def encode(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """``(mean, logvar)`` of the encoder; models may transform them (WAE's ``tanh_means``)."""
+        """`(mean, logvar)` of the encoder; models may transform them (WAE's `tanh_means`)."""
         return self.encoder(x)
 
     @torch.no_grad()

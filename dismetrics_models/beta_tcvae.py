@@ -1,7 +1,7 @@
-"""beta-TCVAE (Chen et al., 2018): ``recon + KL + (beta - 1) * TC`` with a minibatch TC estimate.
+"""beta-TCVAE (Chen et al., 2018): `recon + KL + (beta - 1) * TC` with a minibatch TC estimate.
 
-``estimator="mws"`` (minibatch weighted sampling, the reference default) or ``"mss"`` (minibatch
-stratified sampling, the corrected weight matrix); both need the data-set size ``N`` (the grid size of a
+`estimator="mws"` (minibatch weighted sampling, the reference default) or `"mss"` (minibatch
+stratified sampling, the corrected weight matrix); both need the data-set size `N` (the grid size of a
 ground-truth sampler), which the engine passes. Grid beta in {1, 2, 4, 6, 8, 10}.
 """
 

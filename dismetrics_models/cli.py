@@ -1,9 +1,9 @@
-"""``dismetrics train``: the shell face of :func:`dismetrics_models.train`.
+"""`dismetrics train`: the shell face of `dismetrics_models.train`.
 
     dismetrics train --model beta_vae --dataset dsprites --steps 2000 --out runs/b --set beta=4
     dismetrics train --out runs/b --resume            # continue a killed run from its checkpoint
 
-``main(argv)`` parses the arguments and returns an exit status (0 on success, 2 on a bad argument).
+`main(argv)` parses the arguments and returns an exit status (0 on success, 2 on a bad argument).
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ def _parse_value(text: str) -> Any:
 
 
 def parse_set(items: Sequence[str]) -> dict[str, Any]:
-    """``["beta=4", "estimator=mss"]`` -> ``{"beta": 4, "estimator": "mss"}`` (ints, floats, true/false, none)."""
+    """`["beta=4", "estimator=mss"]` -> `{"beta": 4, "estimator": "mss"}` (ints, floats, true/false, none)."""
     out: dict[str, Any] = {}
     for item in items or ():
         key, sep, value = item.partition("=")

@@ -1,18 +1,18 @@
 """Feeding training batches from a ground-truth sampler.
 
 Batches are drawn uniformly with replacement from the factor grid (as the reference does). The random
-stream of step ``s`` is ``numpy.random.default_rng([seed, 0xDA7A, s])``: the batch of a step depends on
+stream of step `s` is `numpy.random.default_rng([seed, 0xDA7A, s])`: the batch of a step depends on
 the seed and the step alone, so a resumed run sees exactly the batches of an uninterrupted one, and
 batches can be prepared ahead of time in a background thread without changing them.
 
 Fast path. A sampler that holds every observation of its grid in an array (in memory or memory-mapped)
-can expose it as ``sampler.all_observations()``, an array of shape ``(prod(factor_sizes), *observation_shape)``
-in row-major factor order (the index of factor vector ``f`` is ``numpy.ravel_multi_index(f.T, factor_sizes)``),
-or provide its own ``sampler.factors_to_index(factors)``. Its dtype is ``bool``, ``uint8`` (0..255) or a float
+can expose it as `sampler.all_observations()`, an array of shape `(prod(factor_sizes), *observation_shape)`
+in row-major factor order (the index of factor vector `f` is `numpy.ravel_multi_index(f.T, factor_sizes)`),
+or provide its own `sampler.factors_to_index(factors)`. Its dtype is `bool`, `uint8` (0..255) or a float
 in [0, 1]. A batch is then a single fancy-indexing gather, with no per-sample Python; on a GPU, an
-array that fits (``max_device_bytes``) is copied to the device once and gathered there.
-Otherwise ``sampler.sample_observations_from_factors(factors, rng)`` renders each batch, in a background
-thread that stays ``prefetch`` batches ahead of the training loop.
+array that fits (`max_device_bytes`) is copied to the device once and gathered there.
+Otherwise `sampler.sample_observations_from_factors(factors, rng)` renders each batch, in a background
+thread that stays `prefetch` batches ahead of the training loop.
 """
 
 from __future__ import annotations
@@ -44,7 +44,7 @@ def _as_float_array(obs: np.ndarray) -> np.ndarray:
 
 
 def observations_to_tensor(obs: np.ndarray) -> torch.Tensor:
-    """``(n, H, W, C)`` observations in [0, 1] (or ``(n, H, W)``) -> float32 ``(n, C, H, W)`` tensor."""
+    """`(n, H, W, C)` observations in [0, 1] (or `(n, H, W)`) -> float32 `(n, C, H, W)` tensor."""
     obs = _as_float_array(obs)
     if obs.ndim == 3:
         obs = obs[..., None]
@@ -62,10 +62,10 @@ def _tensor_to_float(x: torch.Tensor) -> torch.Tensor:
 
 
 class BatchSource:
-    """Deterministic per-step training batches from a sampler, on ``device``.
+    """Deterministic per-step training batches from a sampler, on `device`.
 
-    ``batch(step)`` returns ``(x, x_second)``: float32 ``(B, C, 64, 64)`` tensors; ``x_second`` is an
-    independent second batch when ``second_batch`` is true, else ``None``. Calls must come in increasing
+    `batch(step)` returns `(x, x_second)`: float32 `(B, C, 64, 64)` tensors; `x_second` is an
+    independent second batch when `second_batch` is true, else `None`. Calls must come in increasing
     step order for prefetching to help; any order gives the same batches.
     """
 

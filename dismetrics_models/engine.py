@@ -1,26 +1,26 @@
 """The training engine shared by every model.
 
-``train(model="beta_vae", dataset="dsprites", steps=..., out=DIR)`` trains one model under the shared
-protocol (MODELS.md) and writes a model dir (DESIGN.md) that ``dismetrics score`` reads:
+`train(model="beta_vae", dataset="dsprites", steps=..., out=DIR)` trains one model under the shared
+protocol (MODELS.md) and writes a model dir (DESIGN.md) that `dismetrics score` reads:
 
 - data uniformly with replacement from the sampler's factor grid, one deterministic batch per step
-  (:mod:`dismetrics_models.data`), prepared ahead in a background thread or gathered from an in-memory
+  (`dismetrics_models.data`), prepared ahead in a background thread or gathered from an in-memory
   array of the whole grid;
 - Adam(lr 1e-4, betas (0.9, 0.999), eps 1e-8) on the encoder and decoder; auxiliary networks have their
   own optimizers and are updated on detached codes after the model step;
-- CUDA when available (``device="auto"``), CPU otherwise; ``amp=True`` runs the forward passes under
-  bfloat16 autocast, ``compile=True`` compiles the encoder and decoder with ``torch.compile``. Noise is
+- CUDA when available (`device="auto"`), CPU otherwise; `amp=True` runs the forward passes under
+  bfloat16 autocast, `compile=True` compiles the encoder and decoder with `torch.compile`. Noise is
   drawn on the CPU from per-step seeds, so CPU and GPU runs see the same data and noise and differ only
   by floating-point rounding;
-- a checkpoint every ``checkpoint_every`` steps and at the end, written to a temporary file and renamed
-  (a crash never corrupts the last good one); ``resume=True`` continues from it exactly: the model,
-  the optimizers, the step and the RNG states are restored, and the data and noise of step ``s`` depend
-  only on the seed and ``s``;
+- a checkpoint every `checkpoint_every` steps and at the end, written to a temporary file and renamed
+  (a crash never corrupts the last good one); `resume=True` continues from it exactly: the model,
+  the optimizers, the step and the RNG states are restored, and the data and noise of step `s` depend
+  only on the seed and `s`;
 - a CSV log with one row per step (every loss term, KL, TC estimates, discriminator accuracy, steps/s)
   and a progress bar;
-- at the end: the encoder written as an encoder graph (``encoder.npz``: layers as data, plain weights;
+- at the end: the encoder written as an encoder graph (`encoder.npz`: layers as data, plain weights;
   loads with torch alone and runs no code from the file), the reconstruction
-  error on held-out samples, and the config ``dismetrics.json``.
+  error on held-out samples, and the config `dismetrics.json`.
 """
 
 from __future__ import annotations
@@ -48,8 +48,8 @@ from .registry import get_model_class
 
 __all__ = ["train", "train_step", "resolve_device", "resolve_dataset", "step_generator", "OPTIMIZER_DEFAULTS"]
 
-#: Model-optimizer settings (MODELS.md); override with ``lr=``, ``beta1=``, ``beta2=``, ``adam_eps=``.
 OPTIMIZER_DEFAULTS = {"lr": 1e-4, "beta1": 0.9, "beta2": 0.999, "adam_eps": 1e-8}
+"""Model-optimizer settings (MODELS.md); override with `lr=`, `beta1=`, `beta2=`, `adam_eps=`."""
 
 _NOISE_STREAM = 0x4015E
 _HELDOUT_STREAM = 0x4E1D
@@ -60,7 +60,7 @@ _CHECKPOINT_FORMAT = 1
 
 # ---- small helpers ----------------------------------------------------------------------------------
 def resolve_device(device: str | torch.device = "auto") -> torch.device:
-    """``"auto"`` -> CUDA when available, else CPU; anything else as ``torch.device``."""
+    """`"auto"` -> CUDA when available, else CPU; anything else as `torch.device`."""
     if isinstance(device, torch.device):
         return device
     if device in (None, "auto"):
@@ -75,7 +75,7 @@ def resolve_device(device: str | torch.device = "auto") -> torch.device:
 
 
 def step_generator(seed: int, step: int) -> torch.Generator:
-    """The CPU torch generator of the model noise (reparameterization, permutations) at ``step``."""
+    """The CPU torch generator of the model noise (reparameterization, permutations) at `step`."""
     state = np.random.SeedSequence([int(seed), _NOISE_STREAM, int(step)]).generate_state(2, dtype=np.uint32)
     return torch.Generator().manual_seed(int(state[0]) << 32 | int(state[1]))
 
@@ -85,8 +85,8 @@ def _is_sampler(obj: Any) -> bool:
 
 
 def resolve_dataset(dataset: Any, dataset_path: str | os.PathLike | None = None) -> tuple[Any, dict[str, Any]]:
-    """A sampler object, or a data-set name resolved with ``dismetrics.data.get_sampler``; returns
-    ``(sampler, spec)`` where ``spec`` is the JSON description stored in the config."""
+    """A sampler object, or a data-set name resolved with `dismetrics.data.get_sampler`; returns
+    `(sampler, spec)` where `spec` is the JSON description stored in the config."""
     if dataset is None and dataset_path is None:
         raise ValueError("give a dataset: a dismetrics sampler object, or a data-set name such as 'dsprites'.")
     if _is_sampler(dataset):
@@ -155,7 +155,7 @@ def train_step(
 
     Auxiliary parameters are frozen while the model loss is differentiated, so the model update
     neither sees nor touches them; auxiliary networks then train on detached codes, so nothing flows
-    back into the encoder. After the call, the encoder's ``.grad`` is the gradient of the model loss
+    back into the encoder. After the call, the encoder's `.grad` is the gradient of the model loss
     alone."""
     model_ids = {id(p) for group in optimizer.param_groups for p in group["params"]}
     auxiliary = [p for p in model.parameters() if id(p) not in model_ids and p.requires_grad]
@@ -178,7 +178,7 @@ def train_step(
 
 # ---- logging ----------------------------------------------------------------------------------------
 class _CsvLog:
-    """One row per step; rows are buffered as tensors and written every ``every`` steps (one device sync)."""
+    """One row per step; rows are buffered as tensors and written every `every` steps (one device sync)."""
 
     def __init__(self, path: Path, every: int) -> None:
         self.path = path
@@ -195,7 +195,7 @@ class _CsvLog:
             self.fields = header or None
 
     def truncate_after(self, step: int) -> None:
-        """Drop rows of steps after ``step`` (written after the checkpoint a run resumes from)."""
+        """Drop rows of steps after `step` (written after the checkpoint a run resumes from)."""
         if not self.path.exists():
             return
         with self.path.open(newline="") as handle:
@@ -277,8 +277,8 @@ def _set_rng_state(state: Mapping[str, Any]) -> None:
 
 # ---- TC of the mean and sampled representations ------------------------------------------------------
 class _TCLog:
-    """Every ``every`` steps, the Gaussian TC (covariance-based, ``gaussian_tc_from_cov``) of the mean
-    representation and of the sampled one on a fixed held-out batch; rows go to ``tc_log.csv``."""
+    """Every `every` steps, the Gaussian TC (covariance-based, `gaussian_tc_from_cov`) of the mean
+    representation and of the sampled one on a fixed held-out batch; rows go to `tc_log.csv`."""
 
     FILE = "tc_log.csv"
 
@@ -328,10 +328,10 @@ _EVAL_STREAM = 0xE7A1
 
 
 class _MetricLog:
-    """Every ``every`` steps and at the last step, the disentanglement metrics of the encoder
-    (:class:`dismetrics.monitor.TrainingMonitor`, which leaves the weights, the optimizers and the
-    random states alone): the values become ``eval_<metric>`` columns of the train log (NaN on the
-    other steps) and the full rows (with the time taken and any error message) go to ``eval_log.csv``."""
+    """Every `every` steps and at the last step, the disentanglement metrics of the encoder
+    ([`dismetrics.monitor.TrainingMonitor`][dismetrics.monitor.TrainingMonitor], which leaves the weights, the
+    optimizers and the random states alone): the values become `eval_<metric>` columns of the train log (NaN
+    on the other steps) and the full rows (with the time taken and any error message) go to `eval_log.csv`."""
 
     FILE = "eval_log.csv"
     PREFIX = "eval_"
@@ -363,7 +363,7 @@ class _MetricLog:
         modeldir.atomic_write_text(self.path, buffer.getvalue())
 
     def step(self, step: int, model: VAEBase) -> dict[str, torch.Tensor]:
-        """The ``eval_*`` log columns of this step: the metric values on evaluation steps, else NaN."""
+        """The `eval_*` log columns of this step: the metric values on evaluation steps, else NaN."""
         if self.monitor is None:
             return {}
         if step % self.every != 0 and step != self.steps:
@@ -381,9 +381,10 @@ class _MetricLog:
 
 # ---- export -----------------------------------------------------------------------------------------
 def export_encoder(model: VAEBase, path: Path) -> Path:
-    """Write the encoder to ``path`` as an encoder graph (:mod:`dismetrics.encoder_graph`): its layers as
-    data and its weights as plain float32 arrays, taking channels-last observations ``(n, 64, 64, C)``.
-    Loading it (``dismetrics.modeldir.load_encoder``) needs torch alone and unpickles nothing."""
+    """Write the encoder to `path` as an encoder graph
+    ([`dismetrics.encoder_graph`][dismetrics.encoder_graph]): its layers as data and its weights as plain
+    float32 arrays, taking channels-last observations `(n, 64, 64, C)`. Loading it
+    (`dismetrics.modeldir.load_encoder`) needs torch alone and unpickles nothing."""
     encoder = model.encoder
     return modeldir.save_encoder(
         path, [encoder.convs, encoder.fc], input_shape=(IMAGE_SIZE, IMAGE_SIZE, model.in_channels),
@@ -393,7 +394,7 @@ def export_encoder(model: VAEBase, path: Path) -> Path:
 
 
 def heldout_reconstruction_error(model: VAEBase, sampler, seed: int, n: int, device: torch.device, chunk: int = 256) -> float:
-    """Mean over ``n`` fresh samples (their own random stream) of the summed-BCE reconstruction error,
+    """Mean over `n` fresh samples (their own random stream) of the summed-BCE reconstruction error,
     decoding the encoder mean."""
     if n <= 0:
         return float("nan")
@@ -413,7 +414,7 @@ def heldout_reconstruction_error(model: VAEBase, sampler, seed: int, n: int, dev
 
 
 def encode_samples(model: VAEBase, sampler, seed: int, n: int, device: torch.device, chunk: int = 256):
-    """Encoder means of ``n`` fresh samples (their own random stream) and their factors."""
+    """Encoder means of `n` fresh samples (their own random stream) and their factors."""
     was_training = model.training
     model.eval()
     codes, factors = [], []
@@ -469,7 +470,7 @@ def train(
     callbacks: Iterable[Callable[[int, VAEBase], None]] = (),
     **hyperparameters: Any,
 ) -> dict[str, Any]:
-    """Train ``model`` on ``dataset`` for ``steps`` model updates and write the model dir ``out``.
+    """Train `model` on `dataset` for `steps` model updates and write the model dir `out`.
 
     Parameters
     ----------
@@ -479,49 +480,49 @@ def train(
         "dip_vae_ii"); default "beta_vae" (or the checkpoint's when resuming).
     dataset:
         A ground-truth sampler (64x64xC observations in [0, 1]) or a data-set name for
-        ``dismetrics.data.get_sampler`` (with ``dataset_path`` for data sets loaded from files).
+        `dismetrics.data.get_sampler` (with `dataset_path` for data sets loaded from files).
     steps:
         Total number of model-optimizer updates (when resuming, the total to reach).
     batch_size, seed, latent_dim, arch:
-        Defaults 64, 0, 10, "paper" (``arch="dlib_released"``: 2x2 kernels in convs 3 and 4).
+        Defaults 64, 0, 10, "paper" (`arch="dlib_released"`: 2x2 kernels in convs 3 and 4).
     device:
         "auto" (CUDA if available), "cpu", "cuda", "cuda:N".
     out:
         The model dir to write.
     resume:
-        Continue the run in ``out`` from its checkpoint (a fresh start when it has none yet).
+        Continue the run in `out` from its checkpoint (a fresh start when it has none yet).
     overwrite:
-        Start afresh in an ``out`` that already holds a run.
+        Start afresh in an `out` that already holds a run.
     checkpoint_every, log_every:
-        Checkpoint period (steps); log rows are written to disk every ``log_every`` steps and at each
+        Checkpoint period (steps); log rows are written to disk every `log_every` steps and at each
         checkpoint.
     amp, compile:
-        bfloat16 autocast for the forward passes; ``torch.compile`` of the encoder and decoder.
+        bfloat16 autocast for the forward passes; `torch.compile` of the encoder and decoder.
     heldout_size:
         Fresh samples for the held-out reconstruction error at the end.
     codes_size:
-        When positive, also write ``codes.npz``: the encoder means of that many fresh samples and
+        When positive, also write `codes.npz`: the encoder means of that many fresh samples and
         their factors (for scoring without torch).
     tc_log_every, tc_log_size:
-        Every ``tc_log_every`` steps (0: never) the Gaussian TC of the mean and of the sampled
-        representation of a fixed held-out batch of ``tc_log_size`` observations goes to
-        ``tc_log.csv`` (Locatello et al.'s Figure 1; the RTC-VAE paper).
+        Every `tc_log_every` steps (0: never) the Gaussian TC of the mean and of the sampled
+        representation of a fixed held-out batch of `tc_log_size` observations goes to
+        `tc_log.csv` (Locatello et al.'s Figure 1; the RTC-VAE paper).
     eval_every, eval_metrics, eval_n, eval_n_test, eval_params:
-        Every ``eval_every`` steps (0: never) and at the last step, score the encoder with the
-        metrics ``eval_metrics`` (names of ``dismetrics.evaluate.available_metrics()``, default MIG
-        and DCI) on ``eval_n`` points (and ``eval_n_test`` test points) drawn from a fixed seed of
-        the run (:class:`dismetrics.monitor.TrainingMonitor`; ``eval_params``: extra arguments per
-        metric). The train log gets an ``eval_<metric>`` column (NaN on the other steps),
-        ``eval_log.csv`` the full rows. Evaluation does not change training: the weights are
+        Every `eval_every` steps (0: never) and at the last step, score the encoder with the
+        metrics `eval_metrics` (names of `dismetrics.evaluate.available_metrics()`, default MIG
+        and DCI) on `eval_n` points (and `eval_n_test` test points) drawn from a fixed seed of
+        the run ([`dismetrics.monitor.TrainingMonitor`][dismetrics.monitor.TrainingMonitor]; `eval_params`:
+        extra arguments per metric). The train log gets an `eval_<metric>` column (NaN on the other steps),
+        `eval_log.csv` the full rows. Evaluation does not change training: the weights are
         bit-identical to a run without it.
     callbacks:
-        ``f(step, model)`` after each step (``step`` = updates done).
+        `f(step, model)` after each step (`step` = updates done).
     **hyperparameters:
-        The objective's (``beta``, ``gamma``, ``c_max``, ``lambda_od``, ...), the named warm-up
-        ``warmup_steps``, the optimizer's (``lr``, ``beta1``, ``beta2``, ``adam_eps``) and
-        ``dataset_size`` (default: the grid size).
+        The objective's (`beta`, `gamma`, `c_max`, `lambda_od`, ...), the named warm-up
+        `warmup_steps`, the optimizer's (`lr`, `beta1`, `beta2`, `adam_eps`) and
+        `dataset_size` (default: the grid size).
 
-    Returns the config written to ``out/dismetrics.json``.
+    Returns the config written to `out/dismetrics.json`.
     """
     if out is None:
         raise ValueError("out must name the model dir to write.")

@@ -1,12 +1,12 @@
-"""FactorVAE (Kim & Mnih, 2018): ``recon + KL + gamma * TC``, TC by a density-ratio discriminator.
+"""FactorVAE (Kim & Mnih, 2018): `recon + KL + gamma * TC`, TC by a density-ratio discriminator.
 
-The discriminator ``D`` (MLP, six hidden layers of 1000, LeakyReLU(0.2), two logits) is trained with
-cross-entropy to tell samples ``z ~ q(z)`` (label 0) from ``permute_dims(z*)`` (label 1), a sample of
-the product of the marginals. The model's TC estimate is ``mean(D_0(z) - D_1(z))`` (the log density
-ratio); only ``D(z)`` carries the model's gradient.
+The discriminator `D` (MLP, six hidden layers of 1000, LeakyReLU(0.2), two logits) is trained with
+cross-entropy to tell samples `z ~ q(z)` (label 0) from `permute_dims(z*)` (label 1), a sample of
+the product of the marginals. The model's TC estimate is `mean(D_0(z) - D_1(z))` (the log density
+ratio); only `D(z)` carries the model's gradient.
 
-- ``z*`` comes from a second, independent batch, as in the paper (default), or from the same batch
-  (``same_batch=True``, disentanglement_lib's choice).
+- `z*` comes from a second, independent batch, as in the paper (default), or from the same batch
+  (`same_batch=True`, disentanglement_lib's choice).
 - The discriminator is updated after the model step, on detached codes, by its own optimizer
   (Adam, lr 1e-4, betas (0.5, 0.9)); the model optimizer never sees its parameters. Grid gamma in
   {10, 20, 30, 40, 50, 100}.
@@ -25,7 +25,7 @@ __all__ = ["FactorVAE", "discriminator_loss"]
 
 
 def discriminator_loss(logits_joint: torch.Tensor, logits_permuted: torch.Tensor) -> torch.Tensor:
-    """``0.5 * (CE(D(z), 0) + CE(D(permute_dims(z*)), 1))``, each a batch mean."""
+    """`0.5 * (CE(D(z), 0) + CE(D(permute_dims(z*)), 1))`, each a batch mean."""
     zeros = torch.zeros(logits_joint.shape[0], dtype=torch.long, device=logits_joint.device)
     ones = torch.ones(logits_permuted.shape[0], dtype=torch.long, device=logits_permuted.device)
     return 0.5 * (F.cross_entropy(logits_joint, zeros) + F.cross_entropy(logits_permuted, ones))

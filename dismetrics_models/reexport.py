@@ -1,13 +1,14 @@
-"""``dismetrics reexport DIR``: convert a model dir's encoder to the safe encoder-graph format.
+"""`dismetrics reexport DIR`: convert a model dir's encoder to the safe encoder-graph format.
 
-Model dirs written before the encoder-graph format hold ``encoder.pt2``, a ``torch.export`` archive whose
-loading unpickles data (and so could run code). This rewrites the encoder as ``encoder.npz``
-(:mod:`dismetrics.encoder_graph`), which loads with no pickle at all, and points the config at it.
+Model dirs written before the encoder-graph format hold `encoder.pt2`, a `torch.export` archive whose
+loading unpickles data (and so could run code). This rewrites the encoder as `encoder.npz`
+([`dismetrics.encoder_graph`][dismetrics.encoder_graph]), which loads with no pickle at all, and points the
+config at it.
 
-The weights come from ``checkpoint.pt``, read with ``torch.load(weights_only=True)`` (PyTorch's
+The weights come from `checkpoint.pt`, read with `torch.load(weights_only=True)` (PyTorch's
 restricted loader: tensors and plain containers only, no arbitrary objects), so no flag is needed. A dir
-without a checkpoint can be converted from its ``encoder.pt2`` only with ``--trust-model-code``, since
-that reads the archive with ``torch.export.load``. The old file is left in place.
+without a checkpoint can be converted from its `encoder.pt2` only with `--trust-model-code`, since
+that reads the archive with `torch.export.load`. The old file is left in place.
 """
 
 from __future__ import annotations
@@ -41,7 +42,7 @@ def _model_from_config(config: dict, *, tanh_means: bool | None = None):
 
 
 def _encoder_state_from_archive(path: Path) -> dict[str, torch.Tensor]:
-    """The encoder weights of a legacy ``torch.export`` archive (unpickles: trusted dirs only)."""
+    """The encoder weights of a legacy `torch.export` archive (unpickles: trusted dirs only)."""
     program = torch.export.load(str(path))
     state = {}
     for key, value in program.state_dict.items():
@@ -54,8 +55,8 @@ def _encoder_state_from_archive(path: Path) -> dict[str, torch.Tensor]:
 
 
 def reexport_encoder(directory, *, trust_model_code: bool = False) -> Path:
-    """Write ``DIR/encoder.npz`` from the dir's checkpoint (or, trusted, its legacy archive) and point
-    ``dismetrics.json`` at it. Returns the new file's path."""
+    """Write `DIR/encoder.npz` from the dir's checkpoint (or, trusted, its legacy archive) and point
+    `dismetrics.json` at it. Returns the new file's path."""
     directory = Path(directory)
     config = modeldir.read_config(directory)
     checkpoint_path = directory / modeldir.CHECKPOINT_FILE

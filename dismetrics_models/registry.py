@@ -1,4 +1,4 @@
-"""``--model`` name -> model class (names from MODELS.md, "Names")."""
+"""`--model` name -> model class (names from MODELS.md, "Names")."""
 
 from __future__ import annotations
 

@@ -1,9 +1,9 @@
-"""RTC-VAE (the RTC-VAE paper): the FactorVAE objective with the TC weight ``beta`` plus a variance penalty.
+"""RTC-VAE (the RTC-VAE paper): the FactorVAE objective with the TC weight `beta` plus a variance penalty.
 
-``recon + KL + beta * TC + eta * mean_i sum_k sigma_ik^2``, TC by the density-ratio discriminator
+`recon + KL + beta * TC + eta * mean_i sum_k sigma_ik^2`, TC by the density-ratio discriminator
 (FactorVAE's, trained the same way on detached codes). The variance penalty keeps the encoder
 variances small so that the total correlation of the *mean* representation stays close to that of
-the sampled one. ``eta = 10``, grid beta in {2, 4, 6, 8, 10}.
+the sampled one. `eta = 10`, grid beta in {2, 4, 6, 8, 10}.
 """
 
 from __future__ import annotations

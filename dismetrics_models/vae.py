@@ -1,14 +1,16 @@
 """beta-VAE, AnnealedVAE, DIP-VAE-I and DIP-VAE-II (objectives on the KL and the posterior moments).
 
-All minimize ``recon + regularizer`` (MODELS.md, "Objectives"):
+All minimize `recon + regularizer` (MODELS.md, "Objectives"):
 
-- beta-VAE (Higgins et al.): ``beta * KL``.
-- AnnealedVAE (Burgess et al.): ``gamma * |KL - C(step)|``, ``C(step) = min(c_max, c_max * step / iteration_threshold)``.
-- DIP-VAE-I (Kumar et al.): ``KL + l_od sum_{i!=j} Cov[mu]_ij^2 + l_d sum_i (Cov[mu]_ii - 1)^2``, ``l_d = 10 l_od``.
-- DIP-VAE-II: the same on ``Cov_q(z) = E[diag(sigma^2)] + Cov[mu]``, ``l_d = l_od``.
+- beta-VAE (Higgins et al.): `beta * KL`.
+- AnnealedVAE (Burgess et al.): `gamma * |KL - C(step)|`,
+  `C(step) = min(c_max, c_max * step / iteration_threshold)`.
+- DIP-VAE-I (Kumar et al.): `KL + l_od sum_{i!=j} Cov[mu]_ij^2 + l_d sum_i (Cov[mu]_ii - 1)^2`,
+  `l_d = 10 l_od`.
+- DIP-VAE-II: the same on `Cov_q(z) = E[diag(sigma^2)] + Cov[mu]`, `l_d = l_od`.
 
-``Cov[mu]`` is the batch covariance of the means with the 1/n normalisation (disentanglement_lib's
-``compute_covariance_z_mean``); ``E[diag(sigma^2)]`` is the batch mean of the diagonal encoder
+`Cov[mu]` is the batch covariance of the means with the 1/n normalisation (disentanglement_lib's
+`compute_covariance_z_mean`); `E[diag(sigma^2)]` is the batch mean of the diagonal encoder
 covariances -- a diagonal d x d matrix, not a scalar.
 """
 
@@ -44,7 +46,7 @@ def _nonneg_float(hp: dict, key: str, *, positive: bool = False) -> None:
 
 
 class BetaVAE(VAEBase):
-    """beta-VAE: ``recon + beta * KL``. Grid beta in {1, 2, 4, 6, 8, 16}."""
+    """beta-VAE: `recon + beta * KL`. Grid beta in {1, 2, 4, 6, 8, 16}."""
 
     name = "beta_vae"
     defaults = {"beta": 4.0}
@@ -60,13 +62,13 @@ class BetaVAE(VAEBase):
 
 
 def annealed_capacity(step: int, c_max: float, iteration_threshold: int) -> float:
-    """``C(step) = min(c_max, c_max * step / iteration_threshold)`` (disentanglement_lib's AnnealedVAE)."""
+    """`C(step) = min(c_max, c_max * step / iteration_threshold)` (disentanglement_lib's AnnealedVAE)."""
     return min(float(c_max), float(c_max) * float(step) / float(iteration_threshold))
 
 
 class AnnealedVAE(VAEBase):
-    """AnnealedVAE: ``recon + gamma * |KL - C|``, ``C`` rising linearly from 0 to ``c_max`` over
-    ``iteration_threshold`` steps. Grid c_max in {5, 10, 25, 50, 75, 100}, gamma = 1000."""
+    """AnnealedVAE: `recon + gamma * |KL - C|`, `C` rising linearly from 0 to `c_max` over
+    `iteration_threshold` steps. Grid c_max in {5, 10, 25, 50, 75, 100}, gamma = 1000."""
 
     name = "annealed_vae"
     defaults = {"gamma": 1000.0, "c_max": 25.0, "iteration_threshold": 100_000}
@@ -88,13 +90,13 @@ class AnnealedVAE(VAEBase):
 
 
 def covariance(x: torch.Tensor) -> torch.Tensor:
-    """Batch covariance with 1/n normalisation: ``E[x x^T] - E[x] E[x]^T``, shape (d, d)."""
+    """Batch covariance with 1/n normalisation: `E[x x^T] - E[x] E[x]^T`, shape (d, d)."""
     centred = x - x.mean(dim=0, keepdim=True)
     return centred.T @ centred / x.shape[0]
 
 
 def dip_regularizer(cov: torch.Tensor, lambda_od: float, lambda_d: float) -> tuple[torch.Tensor, torch.Tensor]:
-    """``(l_od * sum_{i != j} cov_ij^2, l_d * sum_i (cov_ii - 1)^2)``."""
+    """`(l_od * sum_{i != j} cov_ij^2, l_d * sum_i (cov_ii - 1)^2)`."""
     diagonal = torch.diagonal(cov)
     off_diagonal = cov - torch.diag(diagonal)
     return lambda_od * off_diagonal.pow(2).sum(), lambda_d * (diagonal - 1.0).pow(2).sum()
@@ -122,7 +124,7 @@ class _DIPBase(VAEBase):
 
 
 class DIPVAEI(_DIPBase):
-    """DIP-VAE-I: the DIP penalty on ``Cov[mu]``, ``lambda_d = 10 lambda_od`` by default.
+    """DIP-VAE-I: the DIP penalty on `Cov[mu]`, `lambda_d = 10 lambda_od` by default.
     Grid lambda_od in {1, 2, 5, 10, 20, 50}."""
 
     name = "dip_vae_i"
@@ -133,7 +135,7 @@ class DIPVAEI(_DIPBase):
 
 
 class DIPVAEII(_DIPBase):
-    """DIP-VAE-II: the DIP penalty on ``E[diag(sigma^2)] + Cov[mu]``, ``lambda_d = lambda_od`` by default."""
+    """DIP-VAE-II: the DIP penalty on `E[diag(sigma^2)] + Cov[mu]`, `lambda_d = lambda_od` by default."""
 
     name = "dip_vae_ii"
     lambda_d_factor = 1.0

@@ -2,32 +2,34 @@
 
 Objectives (minimized; MODELS.md, "Objectives"):
 
-- ``wae_mmd`` (Tolstikhin et al.): ``recon + lambda * MMD(q(z), p(z))`` with a deterministic encoder
-  (``z = mu``), ``p = N(0, I)``.
-- ``wae_mmd_random`` (Rubenstein, Schölkopf & Tolstikhin): the same with a random Gaussian encoder
-  (``z = mu + sigma * eps``) plus the L1 log-variance penalty ``(lambda_1 / B) sum_{i,k} |log sigma_ik^2|``.
-  ``tanh_means=True`` bounds the means to (-1, 1) (their disentanglement run); the exported encoder
+- `wae_mmd` (Tolstikhin et al.): `recon + lambda * MMD(q(z), p(z))` with a deterministic encoder
+  (`z = mu`), `p = N(0, I)`.
+- `wae_mmd_random` (Rubenstein, Schölkopf & Tolstikhin): the same with a random Gaussian encoder
+  (`z = mu + sigma * eps`) plus the L1 log-variance penalty `(lambda_1 / B) sum_{i,k} |log sigma_ik^2|`.
+  `tanh_means=True` bounds the means to (-1, 1) (their disentanglement run); the exported encoder
   then outputs the bounded means too.
-- ``wae`` (the Wasserstein-TC paper's baseline): ``recon + beta * W1(q(z), p(z))``, ``W1`` estimated by a
-  critic ``g`` with gradient penalty: the model minimizes ``beta * [mean g(z) - mean g(z')]``, ``z' ~ p``.
-- ``wtc_vae`` (Algorithm 2): ``recon + KL + gamma * [mean f(z) - mean f(permute_dims(z))]``; the model's
-  gradient flows through both ``z`` and its permutation.
-- ``wtc_wae`` (Algorithm 3): ``recon + beta * [mean g(zbar) - mean g(z')] + gamma * [mean f(z) - mean f(zbar)]``,
-  ``zbar = permute_dims(z)``, ``z' ~ p(z)``; two critics, random Gaussian encoder.
+- `wae` (the Wasserstein-TC paper's baseline): `recon + beta * W1(q(z), p(z))`, `W1` estimated by a
+  critic `g` with gradient penalty: the model minimizes `beta * [mean g(z) - mean g(z')]`, `z' ~ p`.
+- `wtc_vae` (Algorithm 2): `recon + KL + gamma * [mean f(z) - mean f(permute_dims(z))]`; the model's
+  gradient flows through both `z` and its permutation.
+- `wtc_wae` (Algorithm 3): `recon + beta * [mean g(zbar) - mean g(z')] + gamma * [mean f(z) - mean f(zbar)]`,
+  `zbar = permute_dims(z)`, `z' ~ p(z)`; two critics, random Gaussian encoder.
 
-MMD: inverse multiquadratic kernel ``k(x, y) = sum_C C / (C + |x - y|^2)`` over
-``C in 2 d s^2 {0.1, 0.2, 0.5, 1, 2, 5, 10}`` (``s = 1``), unbiased U-statistic::
+MMD: inverse multiquadratic kernel `k(x, y) = sum_C C / (C + |x - y|^2)` over
+`C in 2 d s^2 {0.1, 0.2, 0.5, 1, 2, 5, 10}` (`s = 1`), unbiased U-statistic:
 
-    MMD = (sum_{i != j} k(x_i, x_j) + sum_{i != j} k(y_i, y_j)) / (n (n - 1)) - 2 sum_{i, j} k(x_i, y_j) / n^2
+```text
+MMD = (sum_{i != j} k(x_i, x_j) + sum_{i != j} k(y_i, y_j)) / (n (n - 1)) - 2 sum_{i, j} k(x_i, y_j) / n^2
+```
 
 (the Wasserstein-TC paper's released code adds the cross term instead of subtracting it; we follow
 Tolstikhin et al.).
 
 Critics (MLP, three hidden layers of 256, ReLU, scalar) maximize the same difference they estimate
-minus ``gp_weight * GP`` (WGAN-GP, Gulrajani et al.): ``GP = mean_i (|grad f(x_hat_i)|_2 - 1)^2`` at
-``x_hat_i = u_i a_i + (1 - u_i) b_i``, ``u_i ~ U(0, 1)``, between the two samples the critic separates.
-They train on detached codes after the model step, ``critic_steps`` updates per model step (default 1,
-as in the paper), with Adam(``critic_lr`` 1e-4, betas (0.5, 0.9)); the model optimizer never holds
+minus `gp_weight * GP` (WGAN-GP, Gulrajani et al.): `GP = mean_i (|grad f(x_hat_i)|_2 - 1)^2` at
+`x_hat_i = u_i a_i + (1 - u_i) b_i`, `u_i ~ U(0, 1)`, between the two samples the critic separates.
+They train on detached codes after the model step, `critic_steps` updates per model step (default 1,
+as in the paper), with Adam(`critic_lr` 1e-4, betas (0.5, 0.9)); the model optimizer never holds
 their parameters.
 """
 
@@ -55,12 +57,12 @@ __all__ = [
     "WTCWAE",
 ]
 
-#: Multipliers of ``2 d s^2`` giving the inverse multiquadratic kernel scales (Tolstikhin et al.).
 IMQ_SCALES = (0.1, 0.2, 0.5, 1.0, 2.0, 5.0, 10.0)
+"""Multipliers of `2 d s^2` giving the inverse multiquadratic kernel scales (Tolstikhin et al.)."""
 
 
 def imq_kernel(x: torch.Tensor, y: torch.Tensor, prior_var: float = 1.0) -> torch.Tensor:
-    """``K[i, j] = sum_C C / (C + |x_i - y_j|^2)``, ``C in 2 d prior_var * IMQ_SCALES``."""
+    """`K[i, j] = sum_C C / (C + |x_i - y_j|^2)`, `C in 2 d prior_var * IMQ_SCALES`."""
     d = x.shape[1]
     sq = (x.unsqueeze(1) - y.unsqueeze(0)).pow(2).sum(dim=2)
     base = 2.0 * d * prior_var
@@ -68,7 +70,7 @@ def imq_kernel(x: torch.Tensor, y: torch.Tensor, prior_var: float = 1.0) -> torc
 
 
 def mmd_unbiased(x: torch.Tensor, y: torch.Tensor, prior_var: float = 1.0) -> torch.Tensor:
-    """The unbiased U-statistic of ``MMD^2`` between samples ``x`` and ``y`` of equal size ``n >= 2``."""
+    """The unbiased U-statistic of `MMD^2` between samples `x` and `y` of equal size `n >= 2`."""
     n = x.shape[0]
     if n < 2 or y.shape[0] != n:
         raise ValueError(f"mmd_unbiased needs two samples of the same size >= 2; got {x.shape[0]} and {y.shape[0]}.")
@@ -81,8 +83,8 @@ def mmd_unbiased(x: torch.Tensor, y: torch.Tensor, prior_var: float = 1.0) -> to
 
 
 def gradient_penalty(critic: Callable[[torch.Tensor], torch.Tensor], a: torch.Tensor, b: torch.Tensor, u: torch.Tensor) -> torch.Tensor:
-    """WGAN-GP: ``mean_i (|grad critic(u_i a_i + (1 - u_i) b_i)|_2 - 1)^2``; ``u`` of shape ``(n,)``.
-    Differentiable with respect to the critic's parameters (``create_graph=True``)."""
+    """WGAN-GP: `mean_i (|grad critic(u_i a_i + (1 - u_i) b_i)|_2 - 1)^2`; `u` of shape `(n,)`.
+    Differentiable with respect to the critic's parameters (`create_graph=True`)."""
     x_hat = (u.unsqueeze(1) * a + (1.0 - u.unsqueeze(1)) * b).detach().requires_grad_(True)
     out = critic(x_hat)
     (grad,) = torch.autograd.grad(out.sum(), x_hat, create_graph=True)
@@ -90,7 +92,7 @@ def gradient_penalty(critic: Callable[[torch.Tensor], torch.Tensor], a: torch.Te
 
 
 def prior_sample(shape, generator: torch.Generator, like: torch.Tensor) -> torch.Tensor:
-    """``z' ~ N(0, I)`` drawn on the CPU from ``generator``, moved to ``like``'s device and dtype."""
+    """`z' ~ N(0, I)` drawn on the CPU from `generator`, moved to `like`'s device and dtype."""
     return torch.randn(tuple(shape), generator=generator, dtype=torch.float32).to(device=like.device, dtype=like.dtype)
 
 
@@ -112,7 +114,7 @@ def _bool(hp: dict, key: str) -> None:
 
 # ---- WAE-MMD -------------------------------------------------------------------------------------------
 class WAEMMD(VAEBase):
-    """WAE-MMD with a deterministic encoder (``z = mu``): ``recon + lambda * MMD(q(z), N(0, I))``."""
+    """WAE-MMD with a deterministic encoder (`z = mu`): `recon + lambda * MMD(q(z), N(0, I))`."""
 
     name = "wae_mmd"
     defaults = {"lambda": 10.0, "tanh_means": False}
@@ -139,7 +141,7 @@ class WAEMMD(VAEBase):
 
 class WAEMMDRandom(WAEMMD):
     """WAE-MMD with a random Gaussian encoder and the L1 log-variance penalty
-    ``(lambda_1 / B) sum |log sigma^2|`` (Rubenstein et al.). Grid lambda_1 in {0, 0.1, 0.5, 1, 2, 3, 5, 8, 12}."""
+    `(lambda_1 / B) sum |log sigma^2|` (Rubenstein et al.). Grid lambda_1 in {0, 0.1, 0.5, 1, 2, 3, 5, 8, 12}."""
 
     name = "wae_mmd_random"
     defaults = {"lambda": 10.0, "lambda_1": 1.0, "tanh_means": False}
@@ -189,7 +191,7 @@ class _CriticModel(VAEBase):
         }
 
     def critic_pairs(self, z: torch.Tensor, generator: torch.Generator) -> dict[str, tuple[torch.Tensor, torch.Tensor]]:
-        """For each critic, the (detached) samples ``(a, b)`` whose mean difference ``f(a) - f(b)`` it maximizes."""
+        """For each critic, the (detached) samples `(a, b)` whose mean difference `f(a) - f(b)` it maximizes."""
         raise NotImplementedError
 
     def auxiliary_step(self, output: LossOutput, optimizers):
@@ -214,7 +216,7 @@ class _CriticModel(VAEBase):
 
 
 class WAE(_CriticModel):
-    """The Wasserstein-TC paper's WAE baseline: ``recon + beta * W1(q(z), N(0, I))`` by a critic.
+    """The Wasserstein-TC paper's WAE baseline: `recon + beta * W1(q(z), N(0, I))` by a critic.
     Grid beta in {1, 4, 8, 16}."""
 
     name = "wae"
@@ -237,7 +239,7 @@ class WAE(_CriticModel):
 
 
 class WTCVAE(_CriticModel):
-    """WTC-VAE (Algorithm 2): ``recon + KL + gamma * [f(z) - f(permute_dims(z))]``.
+    """WTC-VAE (Algorithm 2): `recon + KL + gamma * [f(z) - f(permute_dims(z))]`.
     Grid gamma in {10, 20, 40, 80} (and {1, 4})."""
 
     name = "wtc_vae"
@@ -260,7 +262,7 @@ class WTCVAE(_CriticModel):
 
 
 class WTCWAE(_CriticModel):
-    """WTC-WAE (Algorithm 3): ``recon + beta * [g(zbar) - g(z')] + gamma * [f(z) - f(zbar)]``; ``gamma >= beta``."""
+    """WTC-WAE (Algorithm 3): `recon + beta * [g(zbar) - g(z')] + gamma * [f(z) - f(zbar)]`; `gamma >= beta`."""
 
     name = "wtc_wae"
     critic_names = ("critic_prior", "critic_tc")

@@ -1,25 +1,25 @@
-"""Numba kernels: sklearn's gradient boosting (``GradientBoostingClassifier`` / ``Regressor``), re-implemented.
+"""Numba kernels: sklearn's gradient boosting (`GradientBoostingClassifier` / `Regressor`), re-implemented.
 
-The reference DCI fits ``GradientBoostingClassifier()`` (100 stages of depth-3 regression trees,
-learning rate 0.1) once per factor and reads its impurity-based ``feature_importances_``. sklearn grows
+The reference DCI fits `GradientBoostingClassifier()` (100 stages of depth-3 regression trees,
+learning rate 0.1) once per factor and reads its impurity-based `feature_importances_`. sklearn grows
 every tree depth-first with exact thresholds; each node sorts its samples once per feature, which makes
 the reference take minutes at 10,000 points. The algorithm implemented here is the same, step by step:
 
-1. initial raw prediction: the log prior of each class, centred (``log(clip(p_k, eps, 1 - eps))`` minus
+1. initial raw prediction: the log prior of each class, centred (`log(clip(p_k, eps, 1 - eps))` minus
    its mean over classes, sklearn's symmetric multinomial link); the logit of the positive class for two
    classes; the mean for regression;
-2. per stage, the negative gradient ``r = y_k - p_k`` (softmax / sigmoid of the raw prediction; ``y - raw``
+2. per stage, the negative gradient `r = y_k - p_k` (softmax / sigmoid of the raw prediction; `y - raw`
    for squared error), computed once for all of the stage's trees;
-3. per class a regression tree on ``r``: a node with at least 2 samples and variance above machine epsilon
-   is split at the (feature, threshold) maximizing ``S_l^2 / n_l + S_r^2 / n_r`` (sklearn's squared-error
-   proxy), over thresholds between consecutive distinct values (``x_{(p)} > x_{(p-1)} + 1e-7`` in float32,
-   sklearn's ``FEATURE_THRESHOLD``), the threshold being ``x_{(p-1)}/2 + x_{(p)}/2``; the samples are
-   float32, as sklearn casts them; depth at most ``max_depth``;
-4. leaf values: one Newton step ``(K - 1)/K * sum(r) / sum(p (1 - p))`` (multiclass),
-   ``sum(r) / sum(p (1 - p))`` (two classes), 0 where the denominator is below 1e-150; the leaf mean for
-   regression; the raw prediction moves by ``learning_rate`` times the leaf value;
+3. per class a regression tree on `r`: a node with at least 2 samples and variance above machine epsilon
+   is split at the (feature, threshold) maximizing `S_l^2 / n_l + S_r^2 / n_r` (sklearn's squared-error
+   proxy), over thresholds between consecutive distinct values (`x_{(p)} > x_{(p-1)} + 1e-7` in float32,
+   sklearn's `FEATURE_THRESHOLD`), the threshold being `x_{(p-1)}/2 + x_{(p)}/2`; the samples are
+   float32, as sklearn casts them; depth at most `max_depth`;
+4. leaf values: one Newton step `(K - 1)/K * sum(r) / sum(p (1 - p))` (multiclass),
+   `sum(r) / sum(p (1 - p))` (two classes), 0 where the denominator is below 1e-150; the leaf mean for
+   regression; the raw prediction moves by `learning_rate` times the leaf value;
 5. importance of feature j: the sum over all trees of the weighted impurity decrease
-   ``n_t v_t - n_l v_l - n_r v_r`` of the nodes split on j (``v`` the node variance), normalized to
+   `n_t v_t - n_l v_l - n_r v_r` of the nodes split on j (`v` the node variance), normalized to
    sum 1 (sklearn divides every tree by n and averages the trees with a split: the same after
    normalization).
 
@@ -43,12 +43,12 @@ SAFE_DIVIDE_BELOW = 1e-150
 
 
 def n_tree_nodes(max_depth: int) -> int:
-    """Nodes of a complete binary tree of depth ``max_depth`` (heap layout: children of m are 2m+1, 2m+2)."""
+    """Nodes of a complete binary tree of depth `max_depth` (heap layout: children of m are 2m+1, 2m+2)."""
     return 2 ** (max_depth + 1) - 1
 
 
 def sort_columns(x32: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Per column, the stable argsort of the samples and the sorted values, both ``(d, n)`` (one
+    """Per column, the stable argsort of the samples and the sorted values, both `(d, n)` (one
     contiguous row per column, scanned once per tree level), shared by every tree."""
     order = np.ascontiguousarray(np.argsort(x32, axis=0, kind="stable").T.astype(np.int64))
     values = np.ascontiguousarray(np.take_along_axis(x32, order.T, axis=0).T)
@@ -58,7 +58,7 @@ def sort_columns(x32: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 @nb.njit(cache=True, nogil=True)
 def _best_root_split(order, sorted_x, target, n_node, s_node, keys, best_proxy, best_feature, best_key,
                      best_threshold, best_nl, best_sl, best_ssl):
-    """The scan of :func:`_grow_tree` for the root, where every sample is in the one node: the running
+    """The scan of `_grow_tree` for the root, where every sample is in the one node: the running
     sums stay in registers (same candidates, same arithmetic, same tie rule)."""
     d, n = order.shape
     proxy_best = -np.inf
@@ -92,8 +92,8 @@ def _best_root_split(order, sorted_x, target, n_node, s_node, keys, best_proxy, 
 
 @nb.njit(cache=True, nogil=True)
 def _grow_tree(x, order, sorted_x, target, max_depth, keys, node_of, feature, threshold, importance):
-    """Grow one regression tree on ``target``; fill ``node_of`` (leaf of each sample), ``feature``
-    (-1 at leaves), ``threshold``; add the tree's impurity decreases to ``importance``."""
+    """Grow one regression tree on `target`; fill `node_of` (leaf of each sample), `feature`
+    (-1 at leaves), `threshold`; add the tree's impurity decreases to `importance`."""
     n, d = x.shape
     n_nodes = feature.shape[0]
     node_n = np.zeros(n_nodes)
@@ -222,7 +222,7 @@ def _probabilities(raw, out):
 
 @nb.njit(cache=True, nogil=True)
 def _add_tree(raw, raw_test, x_test, node_of, feature, threshold, value, learning_rate):
-    """Move the raw predictions by ``learning_rate`` times the tree's leaf values: the training points
+    """Move the raw predictions by `learning_rate` times the tree's leaf values: the training points
     through their recorded leaves, the test points routed through the tree."""
     for i in range(raw.shape[0]):
         raw[i] += learning_rate * value[node_of[i]]
@@ -239,10 +239,10 @@ def _normalized(importance):
 
 @nb.njit(cache=True, nogil=True)
 def boost_classifier(x, order, sorted_x, y, n_classes, x_test, n_estimators, learning_rate, max_depth, keys):
-    """Gradient boosting with the log loss, as ``GradientBoostingClassifier``.
+    """Gradient boosting with the log loss, as `GradientBoostingClassifier`.
 
-    ``x`` (n, d) and ``x_test`` float32; ``order``, ``sorted_x`` from :func:`sort_columns`; ``y`` labels 0..K-1;
-    ``keys`` (n_estimators, T, n_nodes, d) random tie-break keys (T = 1 for two classes, else K).
+    `x` (n, d) and `x_test` float32; `order`, `sorted_x` from `sort_columns`; `y` labels 0..K-1;
+    `keys` (n_estimators, T, n_nodes, d) random tie-break keys (T = 1 for two classes, else K).
     Returns (importance (d,) normalized, raw train (n, T), raw test (n_test, T)).
     """
     n, d = x.shape
@@ -303,7 +303,7 @@ def boost_classifier(x, order, sorted_x, y, n_classes, x_test, n_estimators, lea
 
 @nb.njit(cache=True, nogil=True)
 def boost_regressor(x, order, sorted_x, y, x_test, n_estimators, learning_rate, max_depth, keys):
-    """Gradient boosting with the squared error, as ``GradientBoostingRegressor``; returns
+    """Gradient boosting with the squared error, as `GradientBoostingRegressor`; returns
     (importance (d,), prediction train (n,), prediction test (n_test,))."""
     n, d = x.shape
     n_nodes = 2 ** (max_depth + 1) - 1

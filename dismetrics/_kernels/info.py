@@ -1,13 +1,15 @@
 """Numba kernels for the histogram metrics: discretization, contingency tables, plug-in MI.
 
-The reference (disentanglement_lib's ``_histogram_discretize`` + ``sklearn.metrics.mutual_info_score``)
-does, for every code dim separately::
+The reference (disentanglement_lib's `_histogram_discretize` + `sklearn.metrics.mutual_info_score`)
+does, for every code dim separately:
 
-    edges = np.histogram(z[:, i], bins)[1]          # bins+1 equal-width edges over [min, max]
-    disc[:, i] = np.digitize(z[:, i], edges[:-1])   # values 1..bins
+```python
+edges = np.histogram(z[:, i], bins)[1]          # bins+1 equal-width edges over [min, max]
+disc[:, i] = np.digitize(z[:, i], edges[:-1])   # values 1..bins
+```
 
-and then one ``mutual_info_score`` call per (code dim, factor) pair. Here the edges are computed with
-numpy exactly as ``np.histogram`` computes them (:func:`histogram_left_edges`), the digitization is a
+and then one `mutual_info_score` call per (code dim, factor) pair. Here the edges are computed with
+numpy exactly as `np.histogram` computes them (`histogram_left_edges`), the digitization is a
 numba loop that returns the same bin for every value (ties with an edge included), and one pass over the
 sample fills every (dim, factor) contingency table at once.
 """
@@ -29,10 +31,10 @@ __all__ = [
 
 
 def histogram_left_edges(codes: np.ndarray, bins: int) -> np.ndarray:
-    """Left edges (d, bins) of ``np.histogram(codes[:, i], bins)`` for every dim i.
+    """Left edges (d, bins) of `np.histogram(codes[:, i], bins)` for every dim i.
 
-    Reproduces numpy's ``_get_outer_edges`` (a constant dim gets the range [v - 0.5, v + 0.5]) and
-    its ``np.linspace`` call, in the dtype numpy would use, so the edges are bit-identical.
+    Reproduces numpy's `_get_outer_edges` (a constant dim gets the range [v - 0.5, v + 0.5]) and
+    its `np.linspace` call, in the dtype numpy would use, so the edges are bit-identical.
     """
     lows = codes.min(axis=0)
     highs = codes.max(axis=0)
@@ -75,7 +77,7 @@ def _digitize_columns(codes, left_edges):
 def discretize(codes: np.ndarray, bins: int) -> np.ndarray:
     """Histogram-discretize every code dim: an int32 array (d, n) of bin indices 0..bins-1.
 
-    ``discretize(z, b)[i] + 1 == np.digitize(z[:, i], np.histogram(z[:, i], b)[1][:-1])`` exactly.
+    `discretize(z, b)[i] + 1 == np.digitize(z[:, i], np.histogram(z[:, i], b)[1][:-1])` exactly.
     """
     return _digitize_columns(codes, histogram_left_edges(codes, bins))
 
@@ -83,8 +85,8 @@ def discretize(codes: np.ndarray, bins: int) -> np.ndarray:
 def encode_factor_columns(factors: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Map each factor column to contiguous labels 0..m_k-1 (in sorted value order).
 
-    Returns ``(labels, sizes)``: labels is int32 (K, n), sizes the number of distinct values of each
-    factor. Non-negative columns of moderate range use a bincount lookup (O(n)); others ``np.unique``.
+    Returns `(labels, sizes)`: labels is int32 (K, n), sizes the number of distinct values of each
+    factor. Non-negative columns of moderate range use a bincount lookup (O(n)); others `np.unique`.
     """
     n, k_count = factors.shape
     labels = np.empty((k_count, n), dtype=np.int32)
@@ -122,8 +124,8 @@ def _fill_tables(disc, labels, offsets, bins, total_values):
 def contingency_tables(disc: np.ndarray, labels: np.ndarray, sizes: np.ndarray, bins: int) -> list[np.ndarray]:
     """All (dim, factor) contingency tables in one pass over the sample.
 
-    Returns a list over factors k of int64 arrays (d, m_k, bins): ``tables[k][i, u, b]`` counts the
-    points with ``labels[k] == u`` and ``disc[i] == b``.
+    Returns a list over factors k of int64 arrays (d, m_k, bins): `tables[k][i, u, b]` counts the
+    points with `labels[k] == u` and `disc[i] == b`.
     """
     offsets = np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(np.int64)
     flat = _fill_tables(disc, labels, offsets, bins, int(sizes.sum()))
@@ -189,7 +191,7 @@ def _mi_matrix(tables_flat, d, sizes, bins):
 
 
 def mutual_info_from_tables(tables: list[np.ndarray]) -> np.ndarray:
-    """The (d, K) matrix of plug-in MI values from :func:`contingency_tables`' output."""
+    """The (d, K) matrix of plug-in MI values from `contingency_tables`' output."""
     d = tables[0].shape[0]
     sizes = np.array([t.shape[1] for t in tables], dtype=np.int64)
     bins = tables[0].shape[2]
@@ -211,7 +213,7 @@ def _entropy_of_labels(labels, size):
 
 
 def entropies(labels: np.ndarray, sizes: np.ndarray) -> np.ndarray:
-    """Plug-in entropy (nats) of every label row, as ``mutual_info_score(v, v)``."""
+    """Plug-in entropy (nats) of every label row, as `mutual_info_score(v, v)`."""
     return np.array([_entropy_of_labels(labels[k], int(sizes[k])) for k in range(labels.shape[0])])
 
 

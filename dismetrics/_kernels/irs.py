@@ -1,9 +1,9 @@
 """Numba kernel for IRS: mean within-group quantile of the absolute deviations from the group mean.
 
 For one factor, the sample is split into groups (points sharing the factor's discretized value);
-for every code dim and group it computes ``np.quantile(|z - mean_group(z)|, q)`` (numpy's default
-``linear`` method, including its two-sided interpolation) and averages over the groups. The group
-mean is accumulated row by row in the original order, as ``np.mean(block, axis=0)`` does.
+for every code dim and group it computes `np.quantile(|z - mean_group(z)|, q)` (numpy's default
+`linear` method, including its two-sided interpolation) and averages over the groups. The group
+mean is accumulated row by row in the original order, as `np.mean(block, axis=0)` does.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ __all__ = ["mean_group_quantile_deviation"]
 
 @nb.njit(cache=True, nogil=True)
 def _select(values, k):
-    """Reorder ``values`` in place so that ``values[k]`` is its k-th smallest (quickselect,
+    """Reorder `values` in place so that `values[k]` is its k-th smallest (quickselect,
     median-of-three pivot) and everything after index k is >= it."""
     low, high = 0, values.shape[0] - 1
     while high > low:
@@ -49,7 +49,7 @@ def _select(values, k):
 
 @nb.njit(cache=True, nogil=True)
 def _linear_quantile(values, q):
-    """np.quantile(values, q), method "linear" (numpy's interpolation formula); reorders ``values``."""
+    """np.quantile(values, q), method "linear" (numpy's interpolation formula); reorders `values`."""
     m = values.shape[0]
     position = (m - 1) * q
     below = int(np.floor(position))
@@ -92,8 +92,8 @@ def _group_deviation(latents, order, starts, ends, q):
 
 
 def mean_group_quantile_deviation(latents: np.ndarray, labels: np.ndarray, q: float) -> np.ndarray:
-    """For every column of ``latents`` (n, L): the mean over the groups of ``labels`` (n,) of the
-    ``q``-quantile of ``|z - group mean|``."""
+    """For every column of `latents` (n, L): the mean over the groups of `labels` (n,) of the
+    `q`-quantile of `|z - group mean|`."""
     order = np.argsort(labels, kind="stable")
     sorted_labels = labels[order]
     starts = np.flatnonzero(np.r_[True, sorted_labels[1:] != sorted_labels[:-1]])

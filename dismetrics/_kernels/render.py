@@ -26,8 +26,8 @@ def _inside(shape: int, u: float, v: float) -> bool:
 
 @numba.njit(cache=True, nogil=True)
 def render_sprites(shapes, sizes_px, angles, cx, cy, out):
-    """Draw sprite ``i`` (shape index, side length in pixels, angle in radians counter-clockwise,
-    centre (cx, cy) in pixels from the top-left corner, x to the right, y down) into ``out[i]``
+    """Draw sprite `i` (shape index, side length in pixels, angle in radians counter-clockwise,
+    centre (cx, cy) in pixels from the top-left corner, x to the right, y down) into `out[i]`
     (uint8, (n, H, W), zeroed here). A pixel is on when its centre lies inside the shape."""
     n, height, width = out.shape
     for i in range(n):

@@ -16,7 +16,7 @@ per value u, O(n m_k) per pair. Here each dim is sorted once, and one pass over 
 * c_u is constant between two consecutive points of value u (a *segment*), while F increases; so on a
   segment |F_u - F| changes sign at most once, at an index found in O(1) with integer arithmetic, and
   the integral over the segment is two differences of prefix integrals:
-  ``s_t`` itself (the integral of 1) and ``H_t`` = integral of F from s_0 to s_t (compensated sum).
+  `s_t` itself (the integral of 1) and `H_t` = integral of F from s_0 to s_t (compensated sum).
 * The pass keeps, for every value u, its running count and the start of its current segment; each
   point closes exactly one segment (that of its own value), so all values are integrated at once.
 
@@ -78,7 +78,7 @@ def w1_sorted(x, y):
 
 @nb.njit(cache=True, nogil=True)
 def marginal_cdf_integral(s):
-    """``H[t]`` = integral from s[0] to s[t] of the ECDF of the sorted sample ``s`` (Neumaier sum)."""
+    """`H[t]` = integral from s[0] to s[t] of the ECDF of the sorted sample `s` (Neumaier sum)."""
     n = s.shape[0]
     out = np.empty(n)
     out[0] = 0.0
@@ -135,7 +135,7 @@ def sort_labels(order, labels_by_point):
 @nb.njit(cache=True, nogil=True)
 def average_ranks_sorted(s):
     """Average ranks (1-based; tied values share the mean of their ranks) of a sorted sample, mapped
-    to [0, 1] by (rank - 1) / (n - 1): the values of ``scipy.stats.rankdata(method="average")``."""
+    to [0, 1] by (rank - 1) / (n - 1): the values of `scipy.stats.rankdata(method="average")`."""
     n = s.shape[0]
     out = np.empty(n)
     t = 0
@@ -156,9 +156,9 @@ def average_ranks_sorted(s):
 def conditional_marginal_w1(s, cdf_integral, sorted_labels, value_counts, out):
     """W1 between each value's conditional sample and the marginal sample, for one (dim, factor).
 
-    ``s`` is the dim sorted, ``cdf_integral`` its :func:`marginal_cdf_integral`, ``sorted_labels``
-    the factor's labels 0..m-1 of the points in that sorted order, ``value_counts`` (m,) the number of
-    points of each value. Writes W1(q(z | v = u), q(z)) into ``out[u]`` (0 for a value with no points).
+    `s` is the dim sorted, `cdf_integral` its `marginal_cdf_integral`, `sorted_labels`
+    the factor's labels 0..m-1 of the points in that sorted order, `value_counts` (m,) the number of
+    points of each value. Writes W1(q(z | v = u), q(z)) into `out[u]` (0 for a value with no points).
     """
     n = s.shape[0]
     m = value_counts.shape[0]
@@ -184,8 +184,8 @@ def conditional_marginal_w1(s, cdf_integral, sorted_labels, value_counts, out):
 def exact_dependency_row(s, order, labels_by_point, value_counts, offsets):
     """One code dim's row of I_W: sum_u (n_u / n) W1(q(z_i | v_k = u), q(z_i)) for every factor k.
 
-    ``s`` the sorted dim and ``order`` its argsort, ``labels_by_point`` (n, K) int32 labels,
-    ``value_counts`` the concatenated per-value counts of all factors, ``offsets`` (K + 1,) where
+    `s` the sorted dim and `order` its argsort, `labels_by_point` (n, K) int32 labels,
+    `value_counts` the concatenated per-value counts of all factors, `offsets` (K + 1,) where
     factor k's counts start and end.
     """
     n = s.shape[0]
@@ -208,10 +208,10 @@ def exact_dependency_row(s, order, labels_by_point, value_counts, offsets):
 def paired_permutation_w1(s, sorted_labels, permuted_sorted_labels, value_counts, out):
     """The authors' released estimator for one (dim, factor): W1(z[v = u], z[perm][v = u]) per value u.
 
-    ``z[perm]`` is an independently permuted copy of the dim; restricted to the points of value u it
+    `z[perm]` is an independently permuted copy of the dim; restricted to the points of value u it
     is a same-size draw without replacement from the marginal. Both samples have n_u points, so W1
-    is the mean of |sorted differences|. ``sorted_labels[t]`` is the label of the point holding the
-    t-th smallest value of z, ``permuted_sorted_labels[t]`` that of the point holding the t-th smallest
+    is the mean of |sorted differences|. `sorted_labels[t]` is the label of the point holding the
+    t-th smallest value of z, `permuted_sorted_labels[t]` that of the point holding the t-th smallest
     value of z[perm]; bucketing the sorted values by label gives each value's two samples sorted.
     """
     n = s.shape[0]
@@ -241,7 +241,7 @@ def paired_permutation_w1(s, sorted_labels, permuted_sorted_labels, value_counts
 def paper_code_dependency_row(s, order, perm, labels_by_point, value_counts, offsets):
     """One code dim's row of the authors' estimate: unweighted mean over values of the paired W1.
 
-    ``perm`` (n,): point j of the permuted copy holds the value of point ``perm[j]``.
+    `perm` (n,): point j of the permuted copy holds the value of point `perm[j]`.
     """
     n = s.shape[0]
     k_count = labels_by_point.shape[1]

@@ -1,7 +1,7 @@
 """Ground-truth samplers and data-set loaders.
 
-Observations are float32 in [0, 1], channels last: ``(64, 64, 1)`` for dSprites and SmallNORB,
-``(64, 64, 3)`` for Shapes3D, MPI3D and Cars3D. Factors are integer indices into each factor's values.
+Observations are float32 in [0, 1], channels last: `(64, 64, 1)` for dSprites and SmallNORB,
+`(64, 64, 3)` for Shapes3D, MPI3D and Cars3D. Factors are integer indices into each factor's values.
 """
 
 from .base import GroundTruthSampler

@@ -12,7 +12,7 @@ CACHE_ENV = "DISMETRICS_CACHE"
 
 
 def cache_dir(override: str | os.PathLike | None = None) -> Path:
-    """``override``, else ``$DISMETRICS_CACHE``, else ``~/.cache/dismetrics`` (created if missing)."""
+    """`override`, else `$DISMETRICS_CACHE`, else `~/.cache/dismetrics` (created if missing)."""
     if override is not None:
         path = Path(override)
     elif os.environ.get(CACHE_ENV):
@@ -24,7 +24,7 @@ def cache_dir(override: str | os.PathLike | None = None) -> Path:
 
 
 def write_npy_atomic(path: Path, shape: tuple[int, ...], dtype, fill) -> None:
-    """Create the .npy ``path`` by ``fill(memmap)`` into a temporary file renamed into place at the end,
+    """Create the .npy `path` by `fill(memmap)` into a temporary file renamed into place at the end,
     so that a crashed or concurrent writer never leaves a half-written cache behind."""
     path = Path(path)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
@@ -40,7 +40,7 @@ def write_npy_atomic(path: Path, shape: tuple[int, ...], dtype, fill) -> None:
 
 
 def gather_rows(array: Any, index: np.ndarray) -> np.ndarray:
-    """``array[index]`` for numpy arrays, memmaps and h5py datasets (which need sorted unique indices)."""
+    """`array[index]` for numpy arrays, memmaps and h5py datasets (which need sorted unique indices)."""
     index = np.asarray(index, dtype=np.int64)
     if isinstance(array, np.ndarray):
         return array[index]
@@ -50,7 +50,7 @@ def gather_rows(array: Any, index: np.ndarray) -> np.ndarray:
 
 class LazyRows:
     """A read-only view of an HDF5 dataset (or any row-indexable array) that accepts any integer index
-    array, unsorted and with repeats (``view[index]`` reads only those rows)."""
+    array, unsorted and with repeats (`view[index]` reads only those rows)."""
 
     def __init__(self, array: Any) -> None:
         self.array = array
@@ -73,10 +73,10 @@ class LazyRows:
 
 
 class PackedBinaryImages:
-    """A lazy, read-only view of ``np.packbits``-packed binary images as a bool array ``(n, H, W)``.
+    """A lazy, read-only view of `np.packbits`-packed binary images as a bool array `(n, H, W)`.
 
-    Indexing (``view[i]``, ``view[index_array]``, slices) unpacks only the rows asked for; ``np.asarray(view)``
-    unpacks everything (``n * H * W`` bytes)."""
+    Indexing (`view[i]`, `view[index_array]`, slices) unpacks only the rows asked for; `np.asarray(view)`
+    unpacks everything (`n * H * W` bytes)."""
 
     dtype = np.dtype(bool)
 
@@ -100,8 +100,8 @@ class PackedBinaryImages:
 
 
 def area_resize_matrix(n_in: int, n_out: int) -> np.ndarray:
-    """``(n_out, n_in)`` matrix ``W`` of area averaging: output pixel ``j`` is the mean of the input
-    interval ``[j, j + 1) * n_in / n_out`` (exact 2x2 means for 128 -> 64)."""
+    """`(n_out, n_in)` matrix `W` of area averaging: output pixel `j` is the mean of the input
+    interval `[j, j + 1) * n_in / n_out` (exact 2x2 means for 128 -> 64)."""
     ratio = n_in / n_out
     weights = np.zeros((n_out, n_in))
     for j in range(n_out):
@@ -112,7 +112,7 @@ def area_resize_matrix(n_in: int, n_out: int) -> np.ndarray:
 
 
 def resize_images(images: np.ndarray, size: int = 64) -> np.ndarray:
-    """Area-resize ``(n, H, W[, C])`` images to ``(n, size, size[, C])`` float32 (same value range)."""
+    """Area-resize `(n, H, W[, C])` images to `(n, size, size[, C])` float32 (same value range)."""
     images = np.asarray(images, dtype=np.float32)
     rows = area_resize_matrix(images.shape[1], size).astype(np.float32)
     cols = area_resize_matrix(images.shape[2], size).astype(np.float32)

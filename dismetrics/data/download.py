@@ -1,27 +1,29 @@
 """Download the publishers' files of the data sets, verified, into the data cache.
 
-``get_sampler(name, download=True)`` and ``dismetrics datasets --download NAME`` call
-:func:`download`. Nothing is ever downloaded unless asked for. For each file:
+`get_sampler(name, download=True)` and `dismetrics datasets --download NAME` call
+[`download`][dismetrics.data.download.download]. Nothing is ever downloaded unless asked for. For each file:
 
-- the publisher's URL (and known mirrors, tried in order; ``mirror=`` replaces them all);
-- a progress bar (tqdm; off when stderr is not a terminal or ``progress=False``);
-- resume: the bytes go to ``<file>.part``; an interrupted download (cut connection, Ctrl-C) keeps it,
-  and the next call asks the server for the rest (HTTP ``Range``); a server that ignores the range
+- the publisher's URL (and known mirrors, tried in order; `mirror=` replaces them all);
+- a progress bar (tqdm; off when stderr is not a terminal or `progress=False`);
+- resume: the bytes go to `<file>.part`; an interrupted download (cut connection, Ctrl-C) keeps it,
+  and the next call asks the server for the rest (HTTP `Range`); a server that ignores the range
   sends everything again;
 - a size check (the size recorded for the official file, and the server's announced size, before
   anything is downloaded) and a checksum check (SHA-256 where a published checksum list has it, else
   MD5; docs/downloads.md names the source of each) on the complete file; a file that fails is deleted
-  and refused with a :class:`ChecksumError`;
-- the verified file is renamed into place atomically (``os.replace``); archives (SmallNORB's ``.gz``,
-  Cars3D's ``.tar.gz``) are unpacked into a temporary folder renamed into place when complete, so a
+  and refused with a [`ChecksumError`][dismetrics.data.download.ChecksumError];
+- the verified file is renamed into place atomically (`os.replace`); archives (SmallNORB's `.gz`,
+  Cars3D's `.tar.gz`) are unpacked into a temporary folder renamed into place when complete, so a
   crash never leaves a half-written data set that a loader would accept;
-- a :class:`DownloadError` that says what to do when the network is unreachable (offline, proxy,
-  moved link).
+- a [`DownloadError`][dismetrics.data.download.DownloadError] that says what to do when the network is
+  unreachable (offline, proxy, moved link).
 
-Layout under the data cache (``$DISMETRICS_CACHE`` or ``~/.cache/dismetrics``)::
+Layout under the data cache (`$DISMETRICS_CACHE` or `~/.cache/dismetrics`):
 
-    datasets/<name>/<official file name>   dsprites, shapes3d, mpi3d_toy, mpi3d_realistic, mpi3d_real
-    datasets/<name>/data/                  smallnorb (the six .mat), cars3d (the 183 car_XXX_mesh.mat)
+```text
+datasets/<name>/<official file name>   dsprites, shapes3d, mpi3d_toy, mpi3d_realistic, mpi3d_real
+datasets/<name>/data/                  smallnorb (the six .mat), cars3d (the 183 car_XXX_mesh.mat)
+```
 """
 
 from __future__ import annotations
@@ -70,9 +72,9 @@ class ChecksumError(DownloadError):
 class RemoteFile:
     """One file of a publisher.
 
-    ``name`` is the file name in the data-set folder; ``urls`` are tried in order; ``size`` (bytes),
-    ``sha256`` and ``md5`` are the official file's, where known (None: not checked); ``source`` says
-    where the checksum and size come from; ``unpack`` is None, ``"gunzip"`` or ``"cars3d"``."""
+    `name` is the file name in the data-set folder; `urls` are tried in order; `size` (bytes),
+    `sha256` and `md5` are the official file's, where known (None: not checked); `source` says
+    where the checksum and size come from; `unpack` is None, `"gunzip"` or `"cars3d"`."""
 
     name: str
     urls: tuple[str, ...]
@@ -87,10 +89,10 @@ class RemoteFile:
 class DatasetSource:
     """The files of one downloadable data set and where the loader reads them.
 
-    ``dataset`` is the name of :func:`dismetrics.data.get_sampler`; ``layout`` is ``"file"`` (the
-    loader reads ``datasets/<name>/<files[0].name>``) or ``"dir"`` (it reads ``datasets/<name>/data``,
-    filled by unpacking the archives); ``expect`` is the number of files the unpacked folder must
-    hold (0: no check)."""
+    `dataset` is the name of [`dismetrics.data.get_sampler`][dismetrics.data.registry.get_sampler]; `layout`
+    is `"file"` (the loader reads `datasets/<name>/<files[0].name>`) or `"dir"` (it reads
+    `datasets/<name>/data`, filled by unpacking the archives); `expect` is the number of files the unpacked
+    folder must hold (0: no check)."""
 
     name: str
     dataset: str
@@ -133,8 +135,6 @@ def _mpi3d(variant: str, md5: str) -> DatasetSource:
     )
 
 
-#: download name -> what to fetch. The checksums are the official files', read from the sources named
-#: (docs/downloads.md lists them); where only an MD5 is known, the MD5 is checked.
 SOURCES: dict[str, DatasetSource] = {
     "dsprites": DatasetSource(
         "dsprites", "dsprites",
@@ -178,9 +178,11 @@ SOURCES: dict[str, DatasetSource] = {
         notes="served over plain http: the MD5 check is what vouches for the file",
     ),
 }
+"""download name -> what to fetch. The checksums are the official files', read from the sources named
+(docs/downloads.md lists them); where only an MD5 is known, the MD5 is checked."""
 
-#: names accepted for a data set that has variants, e.g. "mpi3d" -> pick one of them.
 VARIANTS = {"mpi3d": ("mpi3d_toy", "mpi3d_realistic", "mpi3d_real")}
+"""names accepted for a data set that has variants, e.g. "mpi3d" -> pick one of them."""
 
 
 def _key(name: str) -> str:
@@ -188,7 +190,8 @@ def _key(name: str) -> str:
 
 
 def resolve_source(name) -> DatasetSource:
-    """The :class:`DatasetSource` of a download name (or the object itself)."""
+    """The [`DatasetSource`][dismetrics.data.download.DatasetSource] of a download name (or the object
+    itself)."""
     if isinstance(name, DatasetSource):
         return name
     key = _key(name)
@@ -203,12 +206,12 @@ def resolve_source(name) -> DatasetSource:
 
 
 def dataset_dir(name, cache_dir: str | os.PathLike | None = None) -> Path:
-    """``<cache>/datasets/<name>``, where the files of a downloaded data set live (not created)."""
+    """`<cache>/datasets/<name>`, where the files of a downloaded data set live (not created)."""
     return _folder(resolve_source(name), cache_dir)
 
 
 def _folder(source: DatasetSource, cache_dir) -> Path:
-    """As ``dismetrics.data._common.cache_dir`` resolves the cache, without creating it (a lookup
+    """As `dismetrics.data._common.cache_dir` resolves the cache, without creating it (a lookup
     must leave no trace)."""
     if cache_dir is not None:
         root = Path(cache_dir)
@@ -224,7 +227,7 @@ def _final_path(source: DatasetSource, folder: Path) -> Path:
 
 
 def downloaded_path(name, cache_dir: str | os.PathLike | None = None) -> Path | None:
-    """The path the loader reads if ``name`` was downloaded and verified, else None. Never downloads."""
+    """The path the loader reads if `name` was downloaded and verified, else None. Never downloads."""
     source = resolve_source(name)
     path = _final_path(source, _folder(source, cache_dir))
     return path if path.exists() else None
@@ -251,7 +254,7 @@ def _hash_existing(path: Path, hashers) -> int:
 
 
 def _content_range_start(value: str | None) -> tuple[int | None, int | None]:
-    """``bytes START-END/TOTAL`` -> (START, TOTAL); Nones when absent or unparsable."""
+    """`bytes START-END/TOTAL` -> (START, TOTAL); Nones when absent or unparsable."""
     match = re.match(r"bytes\s+(\d+)-\d+/(\d+|\*)", value or "")
     if not match:
         return None, None
@@ -272,7 +275,7 @@ def _open(url: str, start: int, timeout: float):
 
 
 def _fetch_once(url: str, remote: RemoteFile, part: Path, timeout: float, progress) -> None:
-    """One HTTP request: append the missing bytes of ``remote`` to ``part``."""
+    """One HTTP request: append the missing bytes of `remote` to `part`."""
     from .._progress import progress_enabled
 
     start = part.stat().st_size if part.exists() else 0
@@ -324,7 +327,7 @@ def _fetch_once(url: str, remote: RemoteFile, part: Path, timeout: float, progre
 
 
 def _verify(remote: RemoteFile, part: Path) -> None:
-    """Size and checksum of the complete ``part``; deletes it and raises ChecksumError on a mismatch."""
+    """Size and checksum of the complete `part`; deletes it and raises ChecksumError on a mismatch."""
     size = part.stat().st_size
     problems = []
     if remote.size is not None and size != remote.size:
@@ -355,7 +358,7 @@ def _offline_hint(errors: list[str], remote: RemoteFile) -> str:
 
 def fetch_file(remote: RemoteFile, target: Path, *, urls: tuple[str, ...] | None = None, timeout: float = 60.0,
                retries: int = 3, progress: bool | None = None) -> Path:
-    """Download one file to ``target`` (via ``target.part``), verified, renamed into place."""
+    """Download one file to `target` (via `target.part`), verified, renamed into place."""
     target = Path(target)
     if target.exists():
         return target
@@ -407,7 +410,7 @@ def _gunzip(archive: Path, out_dir: Path) -> None:
 
 
 def _unpack_cars3d(archive: Path, out_dir: Path) -> None:
-    """The ``data/cars/car_XXX_mesh.mat`` members only, by base name (no other path is written)."""
+    """The `data/cars/car_XXX_mesh.mat` members only, by base name (no other path is written)."""
     try:
         with tarfile.open(archive, "r:gz") as tar:
             for member in tar:
@@ -459,18 +462,18 @@ def download(
     timeout: float = 60.0,
     retries: int = 3,
 ) -> Path:
-    """Download data set ``name`` (unless already there) and return the path its loader reads.
+    """Download data set `name` (unless already there) and return the path its loader reads.
 
     Parameters
     ----------
     name : str or DatasetSource
-        ``"dsprites"``, ``"shapes3d"``, ``"mpi3d_toy"``, ``"mpi3d_realistic"``, ``"mpi3d_real"``,
-        ``"smallnorb"``, ``"cars3d"`` (:data:`SOURCES`).
+        `"dsprites"`, `"shapes3d"`, `"mpi3d_toy"`, `"mpi3d_realistic"`, `"mpi3d_real"`,
+        `"smallnorb"`, `"cars3d"` ([`SOURCES`][dismetrics.data.download.SOURCES]).
     cache_dir : path, optional
-        Root of the data cache (default ``$DISMETRICS_CACHE`` or ``~/.cache/dismetrics``); files go to
-        ``<cache_dir>/datasets/<name>``.
+        Root of the data cache (default `$DISMETRICS_CACHE` or `~/.cache/dismetrics`); files go to
+        `<cache_dir>/datasets/<name>`.
     mirror : str, optional
-        A base URL serving the same files under their official names (``<mirror>/<file name>``),
+        A base URL serving the same files under their official names (`<mirror>/<file name>`),
         instead of the publishers'. The checksums are the same.
     progress : bool or None
         Progress bar; None shows it when stderr is a terminal.
@@ -511,8 +514,8 @@ def download_command(
     out: TextIO | None = None,
     err: TextIO | None = None,
 ) -> int:
-    """``dismetrics datasets --download NAME``: download, print where the files are and how to use
-    them; 0 on success, 1 when the download failed, 2 for an unknown name. ``NAME`` may be ``all``."""
+    """`dismetrics datasets --download NAME`: download, print where the files are and how to use
+    them; 0 on success, 1 when the download failed, 2 for an unknown name. `NAME` may be `all`."""
     out = out or sys.stdout
     err = err or sys.stderr
     names = list(SOURCES) if str(name).lower() == "all" else [name]

@@ -1,24 +1,24 @@
 """dSprites: the factor grid of Matthey et al. (2017), rendered procedurally, or read from the official file.
 
 Factors (row-major in this order, the last fastest, as in the original file without its one-valued
-``color`` column):
+`color` column):
 
 =============  =====  ===========================================
 factor         size   values
 =============  =====  ===========================================
 shape          3      square, ellipse, heart
-scale          6      ``linspace(0.5, 1, 6)``
-orientation    40     ``linspace(0, 2 pi, 40)`` (index 0 and 39 are the same rotation)
-posX           32     ``linspace(0, 1, 32)``
-posY           32     ``linspace(0, 1, 32)``
+scale          6      `linspace(0.5, 1, 6)`
+orientation    40     `linspace(0, 2 pi, 40)` (index 0 and 39 are the same rotation)
+posX           32     `linspace(0, 1, 32)`
+posY           32     `linspace(0, 1, 32)`
 =============  =====  ===========================================
 
-737,280 binary 64 x 64 images. Observations are float32 in {0, 1}, shape ``(64, 64, 1)`` (channels last).
+737,280 binary 64 x 64 images. Observations are float32 in {0, 1}, shape `(64, 64, 1)` (channels last).
 
 The procedural images are dSprites-*like*, not bit-identical: the original was drawn with another engine
-and its sprite sizes are not published. The side of a sprite at scale 1 (``sprite_size``, a fraction of the
-frame) and the margin that keeps sprite centres away from the border (``margin``) are parameters; a centre
-moves over ``[margin, 1 - margin]`` of the frame, and sprites always stay inside it.
+and its sprite sizes are not published. The side of a sprite at scale 1 (`sprite_size`, a fraction of the
+frame) and the margin that keeps sprite centres away from the border (`margin`) are parameters; a centre
+moves over `[margin, 1 - margin]` of the frame, and sprites always stay inside it.
 """
 
 from __future__ import annotations
@@ -76,7 +76,7 @@ def render_dsprites(
 ) -> np.ndarray:
     """Render sprites from continuous values: shape index (0 square, 1 ellipse, 2 heart), scale, angle in
     radians (counter-clockwise), positions in [0, 1] (posX to the right, posY downwards). Returns uint8
-    ``(n, image_size, image_size)`` with values 0/1."""
+    `(n, image_size, image_size)` with values 0/1."""
     _check_geometry(sprite_size, margin)
     shapes = np.ascontiguousarray(shapes, dtype=np.int64).ravel()
     n = shapes.size
@@ -93,19 +93,25 @@ def render_dsprites(
 
 
 class DSprites(GroundTruthSampler):
-    """dSprites sampler: procedural (default) or the official ``dsprites_ndarray_...npz`` (``path=``).
+    """dSprites sampler: procedural (default) or the official `dsprites_ndarray_...npz` (`path=`).
 
     Parameters
     ----------
-    path : the official npz (keys ``imgs``, ``latents_classes``); its images are streamed once into a
+    path
+        The official npz (keys `imgs`, `latents_classes`); its images are streamed once into a
         packed-bit cache file (512 B per image) and memory-mapped from then on.
-    sprite_size : side of the square at scale 1, as a fraction of the frame (procedural only).
-    margin : sprite centres move over ``[margin, 1 - margin]`` of the frame (procedural only).
-    cache : ``"auto"`` (default) uses the on-disk cache if it exists and builds it on the first
-        :meth:`all_observations` call (the trainers' fast path); ``True`` builds it on first use by any
-        method; ``False`` never touches the disk and renders every batch on the fly (procedural only: the
-        official file is always converted once into the cache, as its npz cannot be memory-mapped).
-    cache_dir : where the cache lives; default ``$DISMETRICS_CACHE`` or ``~/.cache/dismetrics``.
+    sprite_size
+        Side of the square at scale 1, as a fraction of the frame (procedural only).
+    margin
+        Sprite centres move over `[margin, 1 - margin]` of the frame (procedural only).
+    cache
+        `"auto"` (default) uses the on-disk cache if it exists and builds it on the first
+        [`all_observations`][dismetrics.data.dsprites.DSprites.all_observations] call (the trainers' fast
+        path); `True` builds it on first use by any method; `False` never touches the disk and renders every
+        batch on the fly (procedural only: the official file is always converted once into the cache, as its
+        npz cannot be memory-mapped).
+    cache_dir
+        Where the cache lives; default `$DISMETRICS_CACHE` or `~/.cache/dismetrics`.
     """
 
     name = "dsprites"
@@ -147,7 +153,8 @@ class DSprites(GroundTruthSampler):
         return {"shape": np.array([1.0, 2.0, 3.0]), "scale": SCALES, "orientation": ORIENTATIONS, "posX": POSITIONS, "posY": POSITIONS}
 
     def factors_to_index(self, factors: np.ndarray) -> np.ndarray:
-        """Row-major index of each factor vector in the grid (and in :meth:`all_observations`)."""
+        """Row-major index of each factor vector in the grid (and in
+        [`all_observations`][dismetrics.data.dsprites.DSprites.all_observations])."""
         factors = self._check_factors(factors)
         return np.ravel_multi_index(tuple(factors.T), self.factor_sizes)
 
@@ -218,13 +225,13 @@ class DSprites(GroundTruthSampler):
         )
 
     def all_observations(self) -> PackedBinaryImages | None:
-        """Every image in row-major factor order, as a lazy bool ``(737280, 64, 64)`` view of the memory-mapped
-        packed cache (built on the first call; about 377 MB on disk). ``None`` when ``cache=False``."""
+        """Every image in row-major factor order, as a lazy bool `(737280, 64, 64)` view of the memory-mapped
+        packed cache (built on the first call; about 377 MB on disk). `None` when `cache=False`."""
         packed = self._load_or_build(build=True)
         return None if packed is None else PackedBinaryImages(packed, IMAGE_SIZE)
 
     def images_from_factors(self, factors: np.ndarray) -> np.ndarray:
-        """Binary uint8 images ``(n, 64, 64)`` of the factor vectors (from the cache when there is one)."""
+        """Binary uint8 images `(n, 64, 64)` of the factor vectors (from the cache when there is one)."""
         factors = self._check_factors(factors)
         packed = self._load_or_build(build=self.path is not None or self.cache is True)
         if packed is None:
@@ -266,7 +273,7 @@ def _read_npy_header(fp):
 
 
 def _stream_npz_rows(path: Path, key: str, chunk: int):
-    """Yield consecutive row blocks of array ``key`` of an npz, compressed or not, without loading it whole."""
+    """Yield consecutive row blocks of array `key` of an npz, compressed or not, without loading it whole."""
     with zipfile.ZipFile(path) as zf, zf.open(f"{key}.npy") as fp:
         shape, fortran, dtype = _read_npy_header(fp)
         if fortran:

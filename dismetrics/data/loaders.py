@@ -1,8 +1,8 @@
 """Loaders for the publishers' files of Shapes3D, MPI3D, SmallNORB and Cars3D.
 
 Every loader reads lazily: the large image arrays are memory-mapped (or read from HDF5 on demand), never
-loaded whole. Observations are float32 in [0, 1], channels last: ``(64, 64, 3)`` for Shapes3D, MPI3D and
-Cars3D, ``(64, 64, 1)`` for SmallNORB. Factors are integer indices, row-major in the order listed.
+loaded whole. Observations are float32 in [0, 1], channels last: `(64, 64, 3)` for Shapes3D, MPI3D and
+Cars3D, `(64, 64, 1)` for SmallNORB. Factors are integer indices, row-major in the order listed.
 """
 
 from __future__ import annotations
@@ -66,10 +66,10 @@ def _require_file(path, what: str) -> Path:
 
 # ---- Shapes3D -----------------------------------------------------------------------------------------
 class Shapes3D(_GridArraySampler):
-    """Shapes3D (Burgess & Kim 2018), the public ``3dshapes.h5``: ``images`` (480000, 64, 64, 3) uint8 and
-    ``labels`` (480000, 6) float64. Factors (row-major): floor_hue 10, wall_hue 10, object_hue 10, scale 8,
+    """Shapes3D (Burgess & Kim 2018), the public `3dshapes.h5`: `images` (480000, 64, 64, 3) uint8 and
+    `labels` (480000, 6) float64. Factors (row-major): floor_hue 10, wall_hue 10, object_hue 10, scale 8,
     shape 4, orientation 15; the factor indices come from the row index, not from the float labels.
-    Needs ``h5py``."""
+    Needs `h5py`."""
 
     name = "shapes3d"
     factor_names = ("floor_hue", "wall_hue", "object_hue", "scale", "shape", "orientation")
@@ -99,12 +99,12 @@ class Shapes3D(_GridArraySampler):
 
 # ---- MPI3D ---------------------------------------------------------------------------------------------
 class MPI3D(_GridArraySampler):
-    """MPI3D (Gondal et al. 2019): the ``mpi3d_toy.npz`` / ``mpi3d_realistic.npz`` / ``mpi3d_real.npz`` files
-    (key ``images``, (1036800, 64, 64, 3) uint8). Factors (row-major): object_color 6, object_shape 6,
+    """MPI3D (Gondal et al. 2019): the `mpi3d_toy.npz` / `mpi3d_realistic.npz` / `mpi3d_real.npz` files
+    (key `images`, (1036800, 64, 64, 3) uint8). Factors (row-major): object_color 6, object_shape 6,
     object_size 2, camera_height 3, background_color 3, horizontal_axis 40, vertical_axis 40.
 
     An uncompressed npz is memory-mapped in place; a compressed one is streamed once into an uncompressed
-    cache file (under ``cache_dir``) and memory-mapped from there."""
+    cache file (under `cache_dir`) and memory-mapped from there."""
 
     name = "mpi3d"
     factor_names = ("object_color", "object_shape", "object_size", "camera_height", "background_color", "horizontal_axis", "vertical_axis")
@@ -125,7 +125,7 @@ class MPI3D(_GridArraySampler):
 
 
 def npz_member_memmap(path: Path, key: str, cache_directory=None, what: str = "npz") -> np.ndarray:
-    """Memory-map array ``key`` of an npz: in place when stored uncompressed, else via a one-off cache copy."""
+    """Memory-map array `key` of an npz: in place when stored uncompressed, else via a one-off cache copy."""
     if not zipfile.is_zipfile(path):
         raise ValueError(f"{str(path)!r} is not an .npz file; {what} needs the publisher's npz.")
     with zipfile.ZipFile(path) as zf:
@@ -185,13 +185,13 @@ def read_norb_matrix(path: Path) -> np.ndarray:
 
 
 class SmallNORB(GroundTruthSampler):
-    """SmallNORB (LeCun et al. 2004) from the publisher's binary-matrix ``.mat`` files in a directory
-    (``smallnorb-5x46789x9x18x6x2x96x96-{training,testing}-{dat,cat,info}.mat``; either split or both).
+    """SmallNORB (LeCun et al. 2004) from the publisher's binary-matrix `.mat` files in a directory
+    (`smallnorb-5x46789x9x18x6x2x96x96-{training,testing}-{dat,cat,info}.mat`; either split or both).
 
     Factors (row-major): category 5, elevation 9, azimuth 18 (the file's 0, 2, .., 34 divided by 2),
-    lighting 6. The ``instance`` is a nuisance, not a factor: an observation of a factor vector is one of its
-    instances drawn with the ``rng``. Images are the first (left) camera, area-resized from 96 x 96 to 64 x 64,
-    float32 in [0, 1], shape ``(64, 64, 1)``. No ``all_observations`` fast path (the instance is random)."""
+    lighting 6. The `instance` is a nuisance, not a factor: an observation of a factor vector is one of its
+    instances drawn with the `rng`. Images are the first (left) camera, area-resized from 96 x 96 to 64 x 64,
+    float32 in [0, 1], shape `(64, 64, 1)`. No `all_observations` fast path (the instance is random)."""
 
     name = "smallnorb"
     factor_names = ("category", "elevation", "azimuth", "lighting")
@@ -253,10 +253,10 @@ class SmallNORB(GroundTruthSampler):
 
 # ---- Cars3D --------------------------------------------------------------------------------------------
 class Cars3D(_GridArraySampler):
-    """Cars3D (Reed et al. 2015): a directory of ``car_XXX_mesh.mat`` files, each with ``im`` of shape
+    """Cars3D (Reed et al. 2015): a directory of `car_XXX_mesh.mat` files, each with `im` of shape
     (128, 128, 3, 24, 4) (azimuth 24, elevation 4). Factors (row-major): elevation 4, azimuth 24, object
     (one per file, files in sorted name order; 183 in the published set). Images are area-resized to
-    64 x 64 and stored once in a uint8 cache (under ``cache_dir``), memory-mapped from then on.
+    64 x 64 and stored once in a uint8 cache (under `cache_dir`), memory-mapped from then on.
     Fewer car files than 183 are accepted (the object factor then has that many values)."""
 
     name = "cars3d"

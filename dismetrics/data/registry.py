@@ -1,4 +1,4 @@
-"""Data sets by name: ``get_sampler(name, path=None, **kw)`` and ``list_datasets()``."""
+"""Data sets by name: `get_sampler(name, path=None, **kw)` and `list_datasets()`."""
 
 from __future__ import annotations
 
@@ -12,7 +12,6 @@ from .loaders import MPI3D, Cars3D, Shapes3D, SmallNORB
 
 __all__ = ["get_sampler", "list_datasets", "DATASETS"]
 
-#: name -> (class, environment variable holding the user's file/dir, what the path is)
 DATASETS: dict[str, tuple[Any, str, str]] = {
     "dsprites": (DSprites, "DISMETRICS_DSPRITES", "optional: the official dsprites_ndarray_...npz (procedural without it)"),
     "shapes3d": (Shapes3D, "DISMETRICS_SHAPES3D", "3dshapes.h5"),
@@ -20,6 +19,7 @@ DATASETS: dict[str, tuple[Any, str, str]] = {
     "smallnorb": (SmallNORB, "DISMETRICS_SMALLNORB", "directory with smallnorb-*-{dat,cat,info}.mat"),
     "cars3d": (Cars3D, "DISMETRICS_CARS3D", "directory with car_XXX_mesh.mat"),
 }
+"""name -> (class, environment variable holding the user's file/dir, what the path is)"""
 
 
 def _infer_name(path: Path) -> str:
@@ -45,19 +45,20 @@ def _infer_name(path: Path) -> str:
     )
 
 
-#: the MPI3D variants, which share a loader: name without separators -> download name.
 _VARIANTS = {"mpi3dtoy": "mpi3d_toy", "mpi3drealistic": "mpi3d_realistic", "mpi3dreal": "mpi3d_real"}
+"""the MPI3D variants, which share a loader: name without separators -> download name."""
 
 
 def get_sampler(name: str | None = None, path: str | os.PathLike | None = None, *, download: bool = False, **kwargs: Any):
-    """The sampler of a named data set: ``"dsprites"`` (procedural unless ``path`` gives the official
-    file, or ``download=True``), ``"shapes3d"``, ``"mpi3d"`` (or one of its variants ``"mpi3d_toy"``,
-    ``"mpi3d_realistic"``, ``"mpi3d_real"``), ``"smallnorb"``, ``"cars3d"``. These read the publisher's
-    files from ``path``, else from the environment variable listed by :func:`list_datasets`, else from
-    the data cache when they were downloaded before; ``download=True`` fetches them there first
-    (verified; see :func:`dismetrics.data.download.download`). Nothing is downloaded otherwise. With
-    ``name=None`` the data set is inferred from ``path``. Extra keyword arguments go to the sampler's
-    constructor."""
+    """The sampler of a named data set: `"dsprites"` (procedural unless `path` gives the official
+    file, or `download=True`), `"shapes3d"`, `"mpi3d"` (or one of its variants `"mpi3d_toy"`,
+    `"mpi3d_realistic"`, `"mpi3d_real"`), `"smallnorb"`, `"cars3d"`. These read the publisher's
+    files from `path`, else from the environment variable listed by
+    [`list_datasets`][dismetrics.data.registry.list_datasets], else from the data cache when they were
+    downloaded before; `download=True` fetches them there first (verified; see
+    [`dismetrics.data.download.download`][dismetrics.data.download.download]). Nothing is downloaded
+    otherwise. With `name=None` the data set is inferred from `path`. Extra keyword arguments go to the
+    sampler's constructor."""
     if name is None:
         if path is None:
             raise ValueError(f"give a data-set name (one of {sorted(DATASETS)}) or a path to a data-set file.")
@@ -96,11 +97,11 @@ def get_sampler(name: str | None = None, path: str | os.PathLike | None = None, 
 
 
 def list_datasets(paths: dict[str, str | os.PathLike] | None = None) -> list[dict[str, Any]]:
-    """One dict per data set: ``name``, ``factor_names``, ``factor_sizes`` (Cars3D: 183 objects published),
-    ``observation_shape``, ``env`` (the variable read for its path), ``expects`` (what the path is),
-    ``path`` (from ``paths[name]``, the environment, or an earlier download; else None), ``found``
+    """One dict per data set: `name`, `factor_names`, `factor_sizes` (Cars3D: 183 objects published),
+    `observation_shape`, `env` (the variable read for its path), `expects` (what the path is),
+    `path` (from `paths[name]`, the environment, or an earlier download; else None), `found`
     (whether that path exists; procedural dSprites needs none and is always available) and
-    ``downloads`` (the names ``dismetrics datasets --download`` takes for it)."""
+    `downloads` (the names `dismetrics datasets --download` takes for it)."""
     from .download import SOURCES, downloaded_path
 
     paths = dict(paths or {})

@@ -27,9 +27,9 @@ def _accepts_two_arguments(func: Callable) -> bool:
 class FactorGrid(GroundTruthSampler):
     """A uniform grid of integer factors whose observations are the factor indices themselves.
 
-    ``FactorGrid([3, 6, 40])`` observes each point as the float vector of its factor indices (shape
-    ``(K,)``); ``observe(factors) -> observations`` replaces that map (it must be deterministic in the
-    factors or draw its randomness from the ``rng`` it may accept as a second argument).
+    `FactorGrid([3, 6, 40])` observes each point as the float vector of its factor indices (shape
+    `(K,)`); `observe(factors) -> observations` replaces that map (it must be deterministic in the
+    factors or draw its randomness from the `rng` it may accept as a second argument).
     """
 
     def __init__(
@@ -76,9 +76,9 @@ def _identity_codes(factors: np.ndarray, sizes: Sequence[int]) -> np.ndarray:
 
 
 class LinearMixing(FactorGrid):
-    """Observations ``x = A @ z`` with ``z`` the factor indices scaled to [0, 1] and a fixed mixing matrix
-    ``A`` of shape (D, K) (default: a random Gaussian matrix from ``seed``, D = K). Recovering the factors
-    needs the inverse of ``A``: a known answer for the metrics (the identity ``A`` is perfectly disentangled)."""
+    """Observations `x = A @ z` with `z` the factor indices scaled to [0, 1] and a fixed mixing matrix
+    `A` of shape (D, K) (default: a random Gaussian matrix from `seed`, D = K). Recovering the factors
+    needs the inverse of `A`: a known answer for the metrics (the identity `A` is perfectly disentangled)."""
 
     def __init__(self, factor_sizes: Sequence[int], matrix: np.ndarray | None = None, *, seed: int = 0) -> None:
         k = len(list(factor_sizes))
@@ -93,7 +93,7 @@ class LinearMixing(FactorGrid):
 
 
 def rotation_matrix(dim: int, angle: float, axes: tuple[int, int] = (0, 1)) -> np.ndarray:
-    """A ``dim`` x ``dim`` Givens rotation by ``angle`` radians in the plane of ``axes``."""
+    """A `dim` x `dim` Givens rotation by `angle` radians in the plane of `axes`."""
     i, j = axes
     rot = np.eye(dim)
     c, s = np.cos(angle), np.sin(angle)
@@ -102,8 +102,8 @@ def rotation_matrix(dim: int, angle: float, axes: tuple[int, int] = (0, 1)) -> n
 
 
 class Rotation(LinearMixing):
-    """Factors scaled to [0, 1], then rotated by ``angle`` in the plane of two factors (``axes``):
-    ``angle = 0`` is perfectly disentangled, ``pi / 4`` mixes the two factors equally."""
+    """Factors scaled to [0, 1], then rotated by `angle` in the plane of two factors (`axes`):
+    `angle = 0` is perfectly disentangled, `pi / 4` mixes the two factors equally."""
 
     def __init__(self, factor_sizes: Sequence[int], angle: float = np.pi / 4, axes: tuple[int, int] = (0, 1)) -> None:
         k = len(list(factor_sizes))
@@ -114,8 +114,8 @@ class Rotation(LinearMixing):
 
 
 class NoiseDims(FactorGrid):
-    """Observations: the factors scaled to [0, 1], then ``n_noise`` extra dimensions of independent
-    N(0, ``noise_scale``^2) noise drawn from the ``rng`` (dimensions that carry no factor information)."""
+    """Observations: the factors scaled to [0, 1], then `n_noise` extra dimensions of independent
+    N(0, `noise_scale`^2) noise drawn from the `rng` (dimensions that carry no factor information)."""
 
     def __init__(self, factor_sizes: Sequence[int], n_noise: int = 2, noise_scale: float = 1.0) -> None:
         sizes = [int(s) for s in factor_sizes]

@@ -1,25 +1,25 @@
-"""A Lightning ``Callback`` that logs disentanglement metrics during training (extra ``[lightning]``).
+"""A Lightning `Callback` that logs disentanglement metrics during training (extra `[lightning]`).
 
-::
+```python
+from dismetrics.integrations.lightning import DisentanglementCallback
 
-    from dismetrics.integrations.lightning import DisentanglementCallback
+callback = DisentanglementCallback(sampler, ["mig", "dci"], every_n_steps=1000, encoder="encoder")
+trainer = lightning.pytorch.Trainer(callbacks=[callback], logger=CSVLogger("logs"))
+```
 
-    callback = DisentanglementCallback(sampler, ["mig", "dci"], every_n_steps=1000, encoder="encoder")
-    trainer = lightning.pytorch.Trainer(callbacks=[callback], logger=CSVLogger("logs"))
-
-Every ``every_n_steps`` optimizer steps (``trainer.global_step``) the callback scores the encoder with
-a :class:`dismetrics.monitor.TrainingMonitor` (eval mode, no gradients, the random states and the
-``training`` flags restored: training is not perturbed) and logs each value with the LightningModule's
-``self.log`` as ``<prefix><metric>`` (default ``disentanglement/mig``, ...), so every logger the
-Trainer has (TensorBoard, CSV, W&B, ...) gets the curves, and ``ModelCheckpoint(monitor=...)`` or
-``EarlyStopping`` can use them. A metric that fails on a step (a collapsed code early in training)
-logs nothing for that step; its message is in ``callback.monitor.history``.
+Every `every_n_steps` optimizer steps (`trainer.global_step`) the callback scores the encoder with
+a [`dismetrics.monitor.TrainingMonitor`][dismetrics.monitor.TrainingMonitor] (eval mode, no gradients, the
+random states and the `training` flags restored: training is not perturbed) and logs each value with the
+LightningModule's `self.log` as `<prefix><metric>` (default `disentanglement/mig`, ...), so every logger the
+Trainer has (TensorBoard, CSV, W&B, ...) gets the curves, and `ModelCheckpoint(monitor=...)` or
+`EarlyStopping` can use them. A metric that fails on a step (a collapsed code early in training)
+logs nothing for that step; its message is in `callback.monitor.history`.
 
 Under DDP every rank computes the same values (the evaluation sample and the metrics are seeded), so
 the logged values agree without a sync.
 
-This module imports ``lightning.pytorch`` (or, when only the older package is installed,
-``pytorch_lightning``); nothing else in dismetrics imports it.
+This module imports `lightning.pytorch` (or, when only the older package is installed,
+`pytorch_lightning`); nothing else in dismetrics imports it.
 """
 
 from __future__ import annotations
@@ -43,28 +43,29 @@ __all__ = ["DisentanglementCallback"]
 
 
 class DisentanglementCallback(Callback):
-    """Log disentanglement metrics every ``every_n_steps`` training steps.
+    """Log disentanglement metrics every `every_n_steps` training steps.
 
     Parameters
     ----------
     sampler : GroundTruthSampler
-        The data set (its observations are what the encoder takes, channels last; see ``channels_first``).
+        The data set (its observations are what the encoder takes, channels last; see `channels_first`).
     metrics : sequence of str
-        Metric names (:func:`dismetrics.evaluate.available_metrics`); default MIG and DCI.
+        Metric names ([`dismetrics.evaluate.available_metrics`][dismetrics.evaluate.available_metrics]);
+        default MIG and DCI.
     every_n_steps : int
-        Evaluate when ``trainer.global_step`` (optimizer steps done) is a multiple of it.
+        Evaluate when `trainer.global_step` (optimizer steps done) is a multiple of it.
     encoder : None, str or callable
-        What to score: None -> the LightningModule itself (its ``forward`` returns codes or
-        ``(mean, logvar, ...)``); a str -> that attribute of the module (e.g. ``"encoder"``); a
-        callable -> ``encoder(pl_module)`` returns the torch module (or numpy callable) to score.
+        What to score: None -> the LightningModule itself (its `forward` returns codes or
+        `(mean, logvar, ...)`); a str -> that attribute of the module (e.g. `"encoder"`); a
+        callable -> `encoder(pl_module)` returns the torch module (or numpy callable) to score.
     prefix : str
-        Logged names are ``prefix + metric``.
+        Logged names are `prefix + metric`.
     on_train_end : bool
         Also evaluate after the last step when it was not an evaluation step (the value is then
-        only in ``monitor.history``: Lightning does not accept ``self.log`` at that point).
+        only in `monitor.history`: Lightning does not accept `self.log` at that point).
     **monitor_options :
-        ``n``, ``n_test``, ``random_state``, ``metric_params``, ``batch_size``, ``channels_first``,
-        ... of :class:`~dismetrics.monitor.TrainingMonitor`.
+        `n`, `n_test`, `random_state`, `metric_params`, `batch_size`, `channels_first`,
+        ... of [`TrainingMonitor`][dismetrics.monitor.TrainingMonitor].
     """
 
     def __init__(

@@ -1,25 +1,25 @@
-"""The sample metrics as ``torchmetrics.Metric`` subclasses (extra ``[torchmetrics]``).
+"""The sample metrics as `torchmetrics.Metric` subclasses (extra `[torchmetrics]`).
 
-::
+```python
+from dismetrics.integrations.torchmetrics import DisentanglementMetric
 
-    from dismetrics.integrations.torchmetrics import DisentanglementMetric
+mig = DisentanglementMetric("mig")
+for x, factors in loader:
+    mig.update(encoder(x), factors)
+value = mig.compute()        # a float64 tensor; mig.result is the full MetricResult
+```
 
-    mig = DisentanglementMetric("mig")
-    for x, factors in loader:
-        mig.update(encoder(x), factors)
-    value = mig.compute()        # a float64 tensor; mig.result is the full MetricResult
-
-``update`` appends the batch to list states reduced with ``"cat"`` (so DDP gathers every rank's
-batches), and ``compute`` calls the one-shot function on the concatenation: the value equals
-``dismetrics.<metric>(all_codes, all_factors)`` exactly, for every metric of
-``dismetrics.metrics.SAMPLE_METRICS`` (tested). Calling the metric object itself (``forward``) also
+`update` appends the batch to list states reduced with `"cat"` (so DDP gathers every rank's
+batches), and `compute` calls the one-shot function on the concatenation: the value equals
+`dismetrics.<metric>(all_codes, all_factors)` exactly, for every metric of
+`dismetrics.metrics.SAMPLE_METRICS` (tested). Calling the metric object itself (`forward`) also
 computes the metric on the single batch, which costs a full metric evaluation per batch: call
-``update`` in the loop and ``compute`` at the end.
+`update` in the loop and `compute` at the end.
 
-:data:`METRIC_CLASSES` holds one subclass per metric name (``METRIC_CLASSES["mig"]()``), for code that
-wants a class per metric (e.g. a ``MetricCollection``).
+[`METRIC_CLASSES`][dismetrics.integrations.torchmetrics.METRIC_CLASSES] holds one subclass per metric name
+(`METRIC_CLASSES["mig"]()`), for code that wants a class per metric (e.g. a `MetricCollection`).
 
-This module imports ``torchmetrics`` (and torch); nothing else in dismetrics imports it.
+This module imports `torchmetrics` (and torch); nothing else in dismetrics imports it.
 """
 
 from __future__ import annotations
@@ -43,19 +43,19 @@ __all__ = ["DisentanglementMetric", "METRIC_CLASSES"]
 
 
 class DisentanglementMetric(Metric):
-    """A sample metric of dismetrics as a ``torchmetrics.Metric``.
+    """A sample metric of dismetrics as a `torchmetrics.Metric`.
+
+    After `compute`, `result` holds the full [`MetricResult`][dismetrics.result.MetricResult].
 
     Parameters
     ----------
     metric : str or callable
-        A name of ``dismetrics.metrics.SAMPLE_METRICS`` or a function ``f(codes, factors, **params)``.
-        Subclasses in :data:`METRIC_CLASSES` fix it.
+        A name of `dismetrics.metrics.SAMPLE_METRICS` or a function `f(codes, factors, **params)`.
+        Subclasses in [`METRIC_CLASSES`][dismetrics.integrations.torchmetrics.METRIC_CLASSES] fix it.
     metric_params : dict, optional
-        Keyword arguments of the metric (``{"bins": 20}``, ``{"random_state": 0}``, ...).
+        Keyword arguments of the metric (`{"bins": 20}`, `{"random_state": 0}`, ...).
     **kwargs :
-        Passed to ``torchmetrics.Metric`` (``dist_sync_on_step``, ``compute_on_cpu``, ...).
-
-    After :meth:`compute`, :attr:`result` holds the full :class:`~dismetrics.MetricResult`.
+        Passed to `torchmetrics.Metric` (`dist_sync_on_step`, `compute_on_cpu`, ...).
     """
 
     is_differentiable = False
@@ -98,9 +98,11 @@ def _class_name(name: str) -> str:
     return "".join(part.upper() if len(part) <= 3 else part.capitalize() for part in name.split("_")) + "Metric"
 
 
-#: metric name -> a subclass of :class:`DisentanglementMetric` for it (e.g. ``METRIC_CLASSES["mig"]``).
 METRIC_CLASSES: dict[str, type] = {
     name: type(_class_name(name), (DisentanglementMetric,), {"metric_name": name, "__module__": __name__,
-                                                             "__doc__": f"``{name}`` as a torchmetrics Metric."})
+                                                             "__doc__": f"`{name}` as a torchmetrics Metric."})
     for name in SAMPLE_METRICS
 }
+"""metric name -> a subclass of
+[`DisentanglementMetric`][dismetrics.integrations.torchmetrics.DisentanglementMetric] for it (e.g.
+`METRIC_CLASSES["mig"]`)."""

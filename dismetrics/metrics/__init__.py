@@ -1,7 +1,7 @@
 """One module per metric.
 
-``SAMPLE_METRICS`` maps names to the sample metrics ``f(codes, factors, ...)``;
-``UNSUPERVISED_METRICS`` maps names to the scores of codes alone ``f(codes, ...)``.
+`SAMPLE_METRICS` maps names to the sample metrics `f(codes, factors, ...)`;
+`UNSUPERVISED_METRICS` maps names to the scores of codes alone `f(codes, ...)`.
 """
 
 from .beta_vae import beta_vae_score

@@ -8,7 +8,7 @@ __all__ = ["fit_to_max_iter"]
 
 
 def fit_to_max_iter(model, x, y):
-    """``model.fit(x, y)``, stopping at the model's ``max_iter`` whether it has converged or not, as the
+    """`model.fit(x, y)`, stopping at the model's `max_iter` whether it has converged or not, as the
     reference code does, without sklearn's ConvergenceWarning (one per fit, per factor and repeat, would
     only add noise to a sweep's log; explicitness records its iterations in its details instead).
     Returns the fitted model."""

@@ -27,7 +27,7 @@ def check_table_memory(n_dims: int, bins: int, sizes) -> None:
 class DiscreteMutualInfo:
     """MI between histogram-discretized codes and factors.
 
-    ``matrix[i, k] = MI(disc(z_i), v_k)`` in nats and ``factor_entropy[k] = H(v_k) = MI(v_k, v_k)``.
+    `matrix[i, k] = MI(disc(z_i), v_k)` in nats and `factor_entropy[k] = H(v_k) = MI(v_k, v_k)`.
     """
 
     matrix: np.ndarray
@@ -37,9 +37,9 @@ class DiscreteMutualInfo:
 def discrete_mutual_info(codes: np.ndarray, factors: np.ndarray, bins: int) -> DiscreteMutualInfo:
     """Reference computation of disentanglement_lib, in one pass.
 
-    For every code dim, ``bins`` equal-width bins between its min and max (numpy's ``histogram``
-    edges, ``digitize`` against the left edges), then the plug-in MI of every (dim, factor)
-    contingency table, identical to ``sklearn.metrics.mutual_info_score``. Inputs must already be
+    For every code dim, `bins` equal-width bins between its min and max (numpy's `histogram`
+    edges, `digitize` against the left edges), then the plug-in MI of every (dim, factor)
+    contingency table, identical to `sklearn.metrics.mutual_info_score`. Inputs must already be
     validated (finite float codes (n, d), integer factors (n, K)).
     """
     labels, sizes = kernels.encode_factor_columns(factors)

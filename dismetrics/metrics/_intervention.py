@@ -2,7 +2,7 @@
 
 The reference (disentanglement_lib) encodes one batch of 64 observations per call, 15,000 times for
 one FactorVAE score. Here every intervention group is drawn first, then the observations are made and
-encoded in chunks of ``chunk_size`` observations, and each chunk is reduced to its per-group features
+encoded in chunks of `chunk_size` observations, and each chunk is reduced to its per-group features
 at once, so the representation sees few large batches and memory stays flat.
 """
 
@@ -19,8 +19,8 @@ from ..representation import Representation, as_representation
 
 __all__ = ["check_sampler", "resolve_factor_subset", "encode_groups", "encode_points", "describe_seed", "check_sizes"]
 
-#: Observations per call of the representation (a multiple of the group size is used).
 DEFAULT_CHUNK_SIZE = 8192
+"""Observations per call of the representation (a multiple of the group size is used)."""
 
 
 def check_sampler(sampler) -> None:
@@ -39,10 +39,10 @@ def check_sampler(sampler) -> None:
 def check_sizes(*, batch_size, minimum_batch: int, group_factor: int, **counts) -> tuple[int, dict[str, int]]:
     """Validate an intervention metric's sizes before anything is drawn.
 
-    ``batch_size`` in [minimum_batch, MAX_BATCH_SIZE]; every count in ``counts`` (name -> (value,
+    `batch_size` in [minimum_batch, MAX_BATCH_SIZE]; every count in `counts` (name -> (value,
     minimum)) in [minimum, MAX_SAMPLES]; and for the counts of points made of groups (every count but
-    ``n_variance``), points x ``group_factor`` x batch_size observations at most MAX_GROUP_OBSERVATIONS.
-    Returns ``(batch_size, {name: value})``.
+    `n_variance`), points x `group_factor` x batch_size observations at most MAX_GROUP_OBSERVATIONS.
+    Returns `(batch_size, {name: value})`.
     """
     batch_size = check_positive_int(
         batch_size, name="batch_size", minimum=minimum_batch, maximum=MAX_BATCH_SIZE,
@@ -73,7 +73,7 @@ def factor_names_of(sampler) -> list[str]:
 
 
 def resolve_factor_subset(factors: Sequence | None, sampler, *, minimum: int = 1) -> np.ndarray:
-    """``factors=`` (None, or a list of indices and/or names) -> sorted unique int indices."""
+    """`factors=` (None, or a list of indices and/or names) -> sorted unique int indices."""
     num_factors = len(sampler.factor_sizes)
     names = factor_names_of(sampler)
     if factors is None:
@@ -116,9 +116,9 @@ def encode_groups(
     progress: bool | None = None,
     desc: str | None = None,
 ) -> np.ndarray:
-    """Encode ``group_factors`` (m, g, K) chunk by chunk and reduce each chunk's codes (c, g, d).
+    """Encode `group_factors` (m, g, K) chunk by chunk and reduce each chunk's codes (c, g, d).
 
-    Returns the concatenation over chunks of ``reduce(codes)``, shape (m, ...).
+    Returns the concatenation over chunks of `reduce(codes)`, shape (m, ...).
     """
     m, g, k = group_factors.shape
     per_chunk = _groups_per_chunk(chunk_size, g)
@@ -160,7 +160,7 @@ def prepare(representation, sampler, random_state):
 
 
 def describe_seed(random_state):
-    """What to store as the ``random_state`` parameter of a result."""
+    """What to store as the `random_state` parameter of a result."""
     if random_state is None or isinstance(random_state, numbers.Integral):
         return random_state
     return type(random_state).__name__

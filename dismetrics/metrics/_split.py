@@ -1,7 +1,7 @@
 """Train/test handling shared by the metrics that fit predictors on the codes (DCI, SAP, Explicitness).
 
 The reference (disentanglement_lib) draws 10,000 training and 5,000 test points independently.
-Here the caller may give the test sample (``codes_test``, ``factors_test``); when it does not, the
+Here the caller may give the test sample (`codes_test`, `factors_test`); when it does not, the
 one sample is split at random, 2/3 train : 1/3 test (the reference ratio), and the params say so.
 """
 
@@ -29,12 +29,12 @@ class PredictorSplit:
 
     @property
     def training_part(self) -> str:
-        """Where ``factors_train`` comes from, for messages: "" (all of ``factors``) or the random split."""
+        """Where `factors_train` comes from, for messages: "" (all of `factors`) or the random split."""
         return "" if self.params.get("split") == "given" else " in the training part of the random split"
 
 
 def check_factor_types(factor_types, n_factors: int) -> tuple[str, ...]:
-    """``"discrete"``, ``"continuous"`` or a sequence of those, one per factor -> a tuple of K strings."""
+    """`"discrete"`, `"continuous"` or a sequence of those, one per factor -> a tuple of K strings."""
     if isinstance(factor_types, str):
         types = (factor_types,) * n_factors
     else:
@@ -53,7 +53,7 @@ def check_factor_types(factor_types, n_factors: int) -> tuple[str, ...]:
 def check_targets(factors, *, n_samples: int, factor_types: tuple[str, ...] | None, name: str = "factors") -> np.ndarray:
     """Validate factors: integer indices for discrete factors, finite reals for continuous ones.
 
-    All-discrete factors come back as int64 (through :func:`check_factors`); with any continuous
+    All-discrete factors come back as int64 (through `check_factors`); with any continuous
     factor the array is float64 and only the discrete columns are checked for integrality.
     """
     if factor_types is None or all(t == "discrete" for t in factor_types):
@@ -89,8 +89,8 @@ def split_for_predictors(codes, factors, codes_test, factors_test, *, rng: np.ra
                          factor_types: tuple[str, ...] | None = None, min_dims: int = 1) -> PredictorSplit:
     """Validate inputs and return the train and test parts.
 
-    With ``codes_test``/``factors_test`` given, they are the test split (same number of code dims
-    and factors). Without them, a random permutation from ``rng`` puts ``round(n/3)`` points in the
+    With `codes_test`/`factors_test` given, they are the test split (same number of code dims
+    and factors). Without them, a random permutation from `rng` puts `round(n/3)` points in the
     test split and the rest in the training split (10,000 : 5,000 from 15,000 points).
     """
     codes = check_codes(codes, min_dims=min_dims)
@@ -151,7 +151,7 @@ def encode_with_training_labels(train_column: np.ndarray, test_column: np.ndarra
 
     A test value never seen in training gets label -1: no classifier trained on this split can
     predict it, so it counts as an error in test accuracy (as it does with sklearn, whose
-    classifier predicts only its ``classes_``). Returns ``(train_labels, test_labels, classes)``.
+    classifier predicts only its `classes_`). Returns `(train_labels, test_labels, classes)`.
     """
     classes, train_labels = np.unique(train_column, return_inverse=True)
     position = np.searchsorted(classes, test_column)

@@ -64,33 +64,36 @@ def beta_vae_score(
 ) -> MetricResult:
     r"""beta-VAE score: accuracy of a linear classifier that tells which factor was held fixed.
 
-    One training point: draw a factor k uniformly (from ``factors``), two batches of ``batch_size``
+    One training point: draw a factor k uniformly (from `factors`), two batches of `batch_size`
     factor vectors from the grid, copy factor k of the first batch into the second, encode both
-    (:math:`z^{(1)}, z^{(2)}`) and take the feature
+    ($z^{(1)}, z^{(2)}$) and take the feature
 
-    .. math::  f = \frac{1}{B} \sum_{b=1}^{B} \bigl| z^{(1)}_b - z^{(2)}_b \bigr| \in \mathbb{R}^d
+    $$
+    f = \frac{1}{B} \sum_{b=1}^{B} \bigl| z^{(1)}_b - z^{(2)}_b \bigr| \in \mathbb{R}^d
+    $$
 
-    with label k. A logistic regression is fit on ``n_train`` points; the score is its accuracy on
-    ``n_eval`` fresh points (train accuracy is in the details).
+    with label k. A logistic regression is fit on `n_train` points; the score is its accuracy on
+    `n_eval` fresh points (train accuracy is in the details).
 
-    Reference settings (``preset="disentanglement_lib"``, Locatello et al. 2019): batch 64,
-    10,000 train and 5,000 eval points, ``LogisticRegression`` with lbfgs and the multinomial loss
-    (``logistic="lbfgs"``, what disentanglement_lib gives with today's scikit-learn);
-    ``logistic="liblinear_ovr"`` is the one-vs-rest liblinear classifier of scikit-learn <= 0.21, which
+    Reference settings (`preset="disentanglement_lib"`, Locatello et al. 2019): batch 64,
+    10,000 train and 5,000 eval points, `LogisticRegression` with lbfgs and the multinomial loss
+    (`logistic="lbfgs"`, what disentanglement_lib gives with today's scikit-learn);
+    `logistic="liblinear_ovr"` is the one-vs-rest liblinear classifier of scikit-learn <= 0.21, which
     the published study ran.
 
-    Sizes: ``batch_size`` at most 10,000, ``n_train`` and ``n_eval`` at most 10 million, points x 2 x
-    ``batch_size`` at most 50 million observations (:mod:`dismetrics._validation`); codes so large that
-    the features overflow float64 raise ``ValueError``. The score is in [0, 1].
+    Sizes: `batch_size` at most 10,000, `n_train` and `n_eval` at most 10 million, points x 2 x
+    `batch_size` at most 50 million observations ([`dismetrics._validation`][dismetrics._validation]); codes
+    so large that the features overflow float64 raise `ValueError`. The score is in [0, 1].
 
     Unlike the reference, which encodes the 2 x 64 observations of each point in its own call, all
-    points are drawn first and the observations encoded ``chunk_size`` at a time; the procedure and
+    points are drawn first and the observations encoded `chunk_size` at a time; the procedure and
     its distribution are the reference's.
 
     Parameters
     ----------
     representation : callable, torch.nn.Module or Representation
-        Observations -> codes (see :func:`dismetrics.as_representation`).
+        Observations -> codes (see
+        [`dismetrics.as_representation`][dismetrics.representation.as_representation]).
     sampler : GroundTruthSampler
         The data set (factor grid and observations).
     factors : list of int or str, optional
@@ -101,7 +104,7 @@ def beta_vae_score(
     batch_size, n_train, n_eval : int
         Batch size of one point (64), number of train (10,000) and eval (5,000) points.
     logistic : {"lbfgs", "liblinear_ovr"}
-        The classifier (see above). ``max_iter`` (100, scikit-learn's default) is its iteration limit.
+        The classifier (see above). `max_iter` (100, scikit-learn's default) is its iteration limit.
     random_state : int, None or numpy Generator
         Seeds every draw; the same int gives bit-identical results.
     chunk_size : int
@@ -112,8 +115,8 @@ def beta_vae_score(
     Returns
     -------
     MetricResult
-        ``value`` is the eval accuracy; ``details`` hold ``train_accuracy``, ``eval_accuracy``,
-        ``eval_accuracy_per_factor`` and ``factors`` (the indices that were fixed).
+        `value` is the eval accuracy; `details` hold `train_accuracy`, `eval_accuracy`,
+        `eval_accuracy_per_factor` and `factors` (the indices that were fixed).
     """
     params = preset_params(
         preset, "beta_vae", batch_size=batch_size, n_train=n_train, n_eval=n_eval, logistic=logistic, max_iter=max_iter

@@ -38,7 +38,7 @@ ENTROPY_EPS = 1e-11
 
 def _one_minus_entropy(rows: np.ndarray, base: int) -> np.ndarray:
     """1 - H_base of each row of non-negative weights, as the reference computes it:
-    ``1 - scipy.stats.entropy(row + 1e-11, base=base)`` (1e-11 added, then normalized), so an
+    `1 - scipy.stats.entropy(row + 1e-11, base=base)` (1e-11 added, then normalized), so an
     all-zero row is uniform (entropy 1, score 0)."""
     if base < 2:
         # One outcome only: nothing to spread over (the reference would divide by log 1 = 0).
@@ -59,13 +59,15 @@ def _weights(totals: np.ndarray) -> np.ndarray:
 def importance_entropy_scores(importance: np.ndarray) -> dict:
     r"""D and C with their per-code / per-factor parts from a (d, K) importance matrix R.
 
-    .. math::
+    $$
+    P_{ik} = R_{ik} / \textstyle\sum_k R_{ik}, \quad D_i = 1 - H_K(P_{i\cdot}), \quad
+    \rho_i = \textstyle\sum_k R_{ik} / \sum R, \quad D = \sum_i \rho_i D_i
+    $$
 
-        P_{ik} = R_{ik} / \textstyle\sum_k R_{ik}, \quad D_i = 1 - H_K(P_{i\cdot}), \quad
-        \rho_i = \textstyle\sum_k R_{ik} / \sum R, \quad D = \sum_i \rho_i D_i
-
-        \tilde P_{ik} = R_{ik} / \textstyle\sum_i R_{ik}, \quad C_k = 1 - H_d(\tilde P_{\cdot k}), \quad
-        C = \textstyle\sum_k (\sum_i R_{ik} / \sum R)\, C_k
+    $$
+    \tilde P_{ik} = R_{ik} / \textstyle\sum_i R_{ik}, \quad C_k = 1 - H_d(\tilde P_{\cdot k}), \quad
+    C = \textstyle\sum_k (\sum_i R_{ik} / \sum R)\, C_k
+    $$
 
     Entropies use log base K (D) and d (C); as in disentanglement_lib, 1e-11 is added to every
     entry before a row (column) is normalized, so a code (factor) with zero total importance has a
@@ -91,12 +93,14 @@ def importance_entropy_scores(importance: np.ndarray) -> dict:
 
 
 def disentanglement_from_importance(importance) -> float:
-    """D of a (d, K) importance matrix (see :func:`importance_entropy_scores`)."""
+    """D of a (d, K) importance matrix (see
+    [`importance_entropy_scores`][dismetrics.metrics.dci.importance_entropy_scores])."""
     return importance_entropy_scores(importance)["disentanglement"]
 
 
 def completeness_from_importance(importance) -> float:
-    """C of a (d, K) importance matrix (see :func:`importance_entropy_scores`)."""
+    """C of a (d, K) importance matrix (see
+    [`importance_entropy_scores`][dismetrics.metrics.dci.importance_entropy_scores])."""
     return importance_entropy_scores(importance)["completeness"]
 
 
@@ -121,9 +125,9 @@ def _fit_sklearn(kind, x_train, y_train, seed, n_estimators, max_depth, learning
 
 def _fit_xgboost(kind, x_train, y_train, x_test, seed, n_estimators, max_depth, learning_rate, n_jobs,
                  tie_break, n_classes):
-    """Boost ``n_estimators`` rounds of ``hist`` trees; return (importance, train prediction, test prediction).
+    """Boost `n_estimators` rounds of `hist` trees; return (importance, train prediction, test prediction).
 
-    With ``tie_break="random"`` the code columns are presented in a fresh random order every
+    With `tie_break="random"` the code columns are presented in a fresh random order every
     round (boosting continues from the previous margin), so when two code dims give the same
     split gain (duplicated or tree-equivalent dims) the winner is random, as in sklearn's trees
     (which shuffle the features at every node), instead of always the lower index. The model is
@@ -181,8 +185,8 @@ def _fit_xgboost(kind, x_train, y_train, x_test, seed, n_estimators, max_depth, 
 
 
 def _fit_numba(kind, x_train32, sorted_columns, y_train, x_test32, seed, n_estimators, max_depth, learning_rate, n_classes):
-    """sklearn's gradient boosting re-implemented (``dismetrics._kernels.boosting``); returns
-    (importance, train prediction, test prediction) like :func:`_fit_xgboost`."""
+    """sklearn's gradient boosting re-implemented (`dismetrics._kernels.boosting`); returns
+    (importance, train prediction, test prediction) like `_fit_xgboost`."""
     from .._kernels.boosting import boost_classifier, boost_regressor, n_tree_nodes
 
     trees_per_stage = 1 if kind == "continuous" or n_classes == 2 else n_classes
@@ -211,63 +215,64 @@ def dci(codes, factors, *, codes_test=None, factors_test=None, backend: str = "n
         tie_break: str = "random", n_jobs=None, random_state=0) -> MetricResult:
     r"""DCI disentanglement, completeness and informativeness.
 
-    Per factor :math:`v_k` a gradient-boosted tree predictor is trained on all code dims (training
-    split); the importance of code :math:`z_i` for it is :math:`R_{ik}` (normalized to sum 1 per
-    factor). D and C are the entropy scores of :func:`importance_entropy_scores`; informativeness
-    is the mean accuracy over factors on the test split (and on the training split).
+    Per factor $v_k$ a gradient-boosted tree predictor is trained on all code dims (training
+    split); the importance of code $z_i$ for it is $R_{ik}$ (normalized to sum 1 per
+    factor). D and C are the entropy scores of
+    [`importance_entropy_scores`][dismetrics.metrics.dci.importance_entropy_scores]; informativeness is the
+    mean accuracy over factors on the test split (and on the training split).
 
     Backends (docs/dci.md gives the fidelity study behind the default):
 
-    - ``"numba"`` (default): sklearn's gradient-boosting algorithm, re-implemented in numba
-      (``dismetrics._kernels.boosting``): the same trees (exact thresholds, squared-error splits on
+    - `"numba"` (default): sklearn's gradient-boosting algorithm, re-implemented in numba
+      (`dismetrics._kernels.boosting`): the same trees (exact thresholds, squared-error splits on
       the negative gradient, depth 3), the same Newton leaf values, learning rate, initial log prior
-      and impurity importance as ``GradientBoostingClassifier()``, grown level by level from one sort
-      per code dim, one thread per factor (``n_jobs``). It gives the reference's trees up to exact ties
+      and impurity importance as `GradientBoostingClassifier()`, grown level by level from one sort
+      per code dim, one thread per factor (`n_jobs`). It gives the reference's trees up to exact ties
       between code dims, which both break at random (sklearn by its per-node feature order, we by
       seeded random keys), and rounding in the last bits. Within 0.004 of the reference on D and C on
       every case of the fidelity study; 33x faster than the reference at 10,000 / 5,000 points on 2 cores.
-    - ``"sklearn"``: ``GradientBoostingClassifier`` with sklearn's defaults (100 trees, depth 3,
-      learning rate 0.1), importance ``feature_importances_`` (impurity based): the reference
-      computation of disentanglement_lib, except that ``random_state`` is passed down (the reference
+    - `"sklearn"`: `GradientBoostingClassifier` with sklearn's defaults (100 trees, depth 3,
+      learning rate 0.1), importance `feature_importances_` (impurity based): the reference
+      computation of disentanglement_lib, except that `random_state` is passed down (the reference
       set no seed, so its numbers move slightly between runs).
-    - ``"xgboost"``: xgboost boosting of the reference capacity (100 rounds, depth 3, learning rate
-      0.1; ``multi:softprob`` / ``binary:logistic`` / ``reg:squarederror``; no L2 penalty on the
-      leaves and ``min_child_weight=1e-3``), ``tree_method="hist"`` (256 bins), ``n_jobs`` threads,
+    - `"xgboost"`: xgboost boosting of the reference capacity (100 rounds, depth 3, learning rate
+      0.1; `multi:softprob` / `binary:logistic` / `reg:squarederror`; no L2 penalty on the
+      leaves and `min_child_weight=1e-3`), `tree_method="hist"` (256 bins), `n_jobs` threads,
       seeded; importance is the total gain of each feature. Its second-order split gain and its
       binning move D and C up to 0.065 from the reference (docs/dci.md), so it is an option, not the
-      default. ``tie_break="random"`` (default) presents the code dims in a new random order every
+      default. `tie_break="random"` (default) presents the code dims in a new random order every
       round, so equal-gain splits (duplicated dims) are shared between the tied dims as in sklearn;
-      ``"first"`` is xgboost's plain behaviour (the lowest index always wins a tie).
+      `"first"` is xgboost's plain behaviour (the lowest index always wins a tie).
 
-    Continuous factors (``factor_types="continuous"`` or a per-factor list): a regressor instead of
-    a classifier (``XGBRegressor`` / ``GradientBoostingRegressor``), informativeness is R^2 and the
+    Continuous factors (`factor_types="continuous"` or a per-factor list): a regressor instead of
+    a classifier (`XGBRegressor` / `GradientBoostingRegressor`), informativeness is R^2 and the
     error its mean squared error.
 
     Labels: xgboost needs contiguous class labels, so each factor's training values are mapped to
     0..m-1 in sorted order and the test values through the same map. A test value never seen in
     training cannot be predicted by any classifier trained on that split; it counts as a
-    misclassification (as with sklearn), and ``details["n_test_unseen"]`` counts such points.
+    misclassification (as with sklearn), and `details["n_test_unseen"]` counts such points.
 
-    Without ``codes_test``/``factors_test`` the sample is split at random 2/3 train : 1/3 test
-    (the reference uses 10,000 train and 5,000 test points); ``params["split"]`` says which.
+    Without `codes_test`/`factors_test` the sample is split at random 2/3 train : 1/3 test
+    (the reference uses 10,000 train and 5,000 test points); `params["split"]` says which.
 
     D and C are in [0, 1]. Scale: the trees see the codes in float32 and never split between values
     less than 1e-7 apart (as scikit-learn's), so D, C and I are invariant to a positive rescaling of a
     dim while the differences that matter stay above 1e-7. Codes beyond the float32 range
     (|z| > 3.4e38, which scikit-learn refuses) and codes that vary but whose every dim varies by less
-    than 1e-7 (no tree could split) raise ``ValueError``. A discrete factor may take at most 1,000
-    values (:data:`dismetrics._validation.MAX_CLASSES`); the numba kernel's tie-break keys
-    (``n_estimators`` x classes x tree nodes x dims) may take at most 2 GiB.
+    than 1e-7 (no tree could split) raise `ValueError`. A discrete factor may take at most 1,000
+    values ([`dismetrics._validation.MAX_CLASSES`][dismetrics._validation.MAX_CLASSES]); the numba kernel's
+    tie-break keys (`n_estimators` x classes x tree nodes x dims) may take at most 2 GiB.
 
     Returns
     -------
     MetricResult
-        ``value``: disentanglement D. ``details``: ``disentanglement``, ``completeness``,
-        ``informativeness_test``, ``informativeness_train`` (means over factors),
-        ``importance_matrix`` (d, K), ``disentanglement_per_code`` (d), ``code_weights`` (d),
-        ``completeness_per_factor`` (K), ``factor_weights`` (K), ``informativeness_test_per_factor``,
-        ``informativeness_train_per_factor`` (accuracy, or R^2 for continuous factors),
-        ``test_error_per_factor`` (1 - accuracy, or MSE), ``n_test_unseen`` (K).
+        `value`: disentanglement D. `details`: `disentanglement`, `completeness`,
+        `informativeness_test`, `informativeness_train` (means over factors),
+        `importance_matrix` (d, K), `disentanglement_per_code` (d), `code_weights` (d),
+        `completeness_per_factor` (K), `factor_weights` (K), `informativeness_test_per_factor`,
+        `informativeness_train_per_factor` (accuracy, or R^2 for continuous factors),
+        `test_error_per_factor` (1 - accuracy, or MSE), `n_test_unseen` (K).
     """
     check_choice(backend, name="backend", choices=BACKENDS)
     check_choice(tie_break, name="tie_break", choices=TIE_BREAKS)

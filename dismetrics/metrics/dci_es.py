@@ -41,9 +41,9 @@ DEFAULT_CAPACITIES = {
 
 EXPLICITNESS_VARIANTS = ("paper", "authors_code")
 
-#: Widest hidden layer of the MLP probes: 10,000 (the authors' widest is 3,603); two such layers hold
-#: 10**8 weights (0.8 GB, plus the optimizer's copies).
 MAX_MLP_WIDTH = 10_000
+"""Widest hidden layer of the MLP probes: 10,000 (the authors' widest is 3,603); two such layers hold
+`10**8` weights (0.8 GB, plus the optimizer's copies)."""
 
 
 def explicitness_from_curve(capacity, loss, baseline_loss: float, lowest_loss: float = 0.0,
@@ -54,20 +54,20 @@ def explicitness_from_curve(capacity, loss, baseline_loss: float, lowest_loss: f
     worse than the constant prediction) and replaced by their running minimum (the best loss
     reached at or below each capacity, as the authors' code does); then, with the trapezoid rule,
 
-    .. math::
+    $$
+    \mathrm{AULCC} = \int_{c_{\min}}^{c_{\max}} (\ell(c) - \ell^*)\,dc, \qquad
+    E = 1 - \frac{\mathrm{AULCC}}{(c_{\max} - c_{\min})(\ell^b - \ell^*)} \in [0, 1]
+    $$
 
-        \mathrm{AULCC} = \int_{c_{\min}}^{c_{\max}} (\ell(c) - \ell^*)\,dc, \qquad
-        E = 1 - \frac{\mathrm{AULCC}}{(c_{\max} - c_{\min})(\ell^b - \ell^*)} \in [0, 1]
-
-    where :math:`\ell^b` is the baseline loss and :math:`\ell^*` the lowest possible loss (0 for a
+    where $\ell^b$ is the baseline loss and $\ell^*$ the lowest possible loss (0 for a
     noiseless factor, the paper's choice). E is in [0, 1] as long as no loss is below
-    :math:`\ell^*` (a curve below it gives E > 1; :func:`dci_es` refuses such a ``lowest_loss``). E = 1: the smallest probe already reaches
-    :math:`\ell^*`; E = 0: no probe beats the baseline. A curve falling linearly from
-    :math:`\ell^b` to :math:`\ell^*` gives 0.5.
+    $\ell^*$ (a curve below it gives E > 1; [`dci_es`][dismetrics.metrics.dci_es.dci_es] refuses such a
+    `lowest_loss`). E = 1: the smallest probe already reaches $\ell^*$; E = 0: no probe beats the baseline. A
+    curve falling linearly from $\ell^b$ to $\ell^*$ gives 0.5.
 
-    ``variant="authors_code"`` reproduces the authors' ``compute_explitcitness``: no clipping, the
-    area is measured above the curve's own minimum (not :math:`\ell^*`) and doubled,
-    :math:`E = 1 - 2\,\mathrm{AULCC}_{\min} / ((c_{\max} - c_{\min})\,\ell^b)`, at most 1 and
+    `variant="authors_code"` reproduces the authors' `compute_explitcitness`: no clipping, the
+    area is measured above the curve's own minimum (not $\ell^*$) and doubled,
+    $E = 1 - 2\,\mathrm{AULCC}_{\min} / ((c_{\max} - c_{\min})\,\ell^b)$, at most 1 and
     without a lower bound (a loss above the baseline is not clipped, so it can go below -1).
     """
     check_choice(variant, name="variant", choices=EXPLICITNESS_VARIANTS)
@@ -171,41 +171,44 @@ def dci_es(codes, factors, *, probe: str = "random_forest", capacities=None, fac
     r"""DCI-ES explicitness E (the headline) and size S of a representation.
 
     Eastwood et al., ICLR 2023. For every factor k a family of probes of growing capacity
-    :math:`c_1 < \dots < c_P` predicts :math:`v_k` from all code dims; their test losses form the
-    loss-capacity curve :math:`\ell_k(c)` and
+    $c_1 < \dots < c_P$ predicts $v_k$ from all code dims; their test losses form the
+    loss-capacity curve $\ell_k(c)$ and
 
-    .. math::
+    $$
+    E_k = 1 - \frac{\mathrm{AULCC}_k}{(c_P - c_1)(\ell^b_k - \ell^*)}, \qquad
+    E = \frac{1}{K} \sum_k E_k, \qquad S = \frac{K}{d}
+    $$
 
-        E_k = 1 - \frac{\mathrm{AULCC}_k}{(c_P - c_1)(\ell^b_k - \ell^*)}, \qquad
-        E = \frac{1}{K} \sum_k E_k, \qquad S = \frac{K}{d}
+    (AULCC and the curve's treatment in
+    [`explicitness_from_curve`][dismetrics.metrics.dci_es.explicitness_from_curve]; $\ell^b_k$ the loss of the
+    best constant prediction, $\ell^* =$ `lowest_loss`). S is the size of the representation relative to the
+    ground truth: 1 when there are as many code dims as factors, smaller for larger codes (above 1 for codes
+    smaller than the factor count).
 
-    (AULCC and the curve's treatment in :func:`explicitness_from_curve`; :math:`\ell^b_k` the loss
-    of the best constant prediction, :math:`\ell^* =` ``lowest_loss``). S is the size of the
-    representation relative to the ground truth: 1 when there are as many code dims as factors,
-    smaller for larger codes (above 1 for codes smaller than the factor count).
-
-    Probe families (``probe``), as in the paper's experiments, trained on a random ``1 - test_fraction``
+    Probe families (`probe`), as in the paper's experiments, trained on a random `1 - test_fraction`
     of the sample and scored on the rest:
 
-    - ``"random_forest"`` (default): sklearn random forests of ``n_estimators`` trees (100, as the
-      authors), capacity = ``max_depth``, on a linear capacity axis; default depths are the authors'
+    - `"random_forest"` (default): sklearn random forests of `n_estimators` trees (100, as the
+      authors), capacity = `max_depth`, on a linear capacity axis; default depths are the authors'
       sweep 1, 2, 3, 4, 8, 10, 12, 14, 16, 18, 20, 32.
-    - ``"mlp"``: sklearn MLPs with two hidden layers of the given widths (0 = linear probe),
+    - `"mlp"`: sklearn MLPs with two hidden layers of the given widths (0 = linear probe),
       capacity = number of parameters on a log axis, as the authors plot MLP curves. Slow for large n.
 
-    Loss (``factor_kind``, one string or one per factor): ``"regression"`` (default; the factor index
-    is an ordinal target, loss :math:`1 - R^2`, baseline 1) or ``"classification"`` (loss 1 -
+    Loss (`factor_kind`, one string or one per factor): `"regression"` (default; the factor index
+    is an ordinal target, loss $1 - R^2$, baseline 1) or `"classification"` (loss 1 -
     accuracy, baseline the majority-class error), the two losses of the authors' code.
 
-    ``explicitness="authors_code"`` computes E as the authors' released code does (see
-    :func:`explicitness_from_curve`); the default is the paper's formula above.
+    `explicitness="authors_code"` computes E as the authors' released code does (see
+    [`explicitness_from_curve`][dismetrics.metrics.dci_es.explicitness_from_curve]); the default is the
+    paper's formula above.
 
     Scale: the forest probes see the codes as scikit-learn does, in float32, and never split between
     values less than 1e-7 apart, so E is invariant to positive rescaling of a dim only while the
     differences that matter stay above 1e-7; codes whose every dim varies less than that, and codes
-    beyond the float32 range (|z| > 3.4e38), raise ``ValueError``. The MLP probes are not scale
+    beyond the float32 range (|z| > 3.4e38), raise `ValueError`. The MLP probes are not scale
     invariant (no standardization, as in the authors' code). Classification factors may take at most
-    1,000 values (:data:`dismetrics._validation.MAX_CLASSES`), MLP widths at most 10,000.
+    1,000 values ([`dismetrics._validation.MAX_CLASSES`][dismetrics._validation.MAX_CLASSES]), MLP widths at
+    most 10,000.
 
     Pitfalls: E depends on the capacity grid and its axis (linear depths vs log parameters), so only
     values computed with the same probe family and grid compare; losses above the baseline are
@@ -215,9 +218,9 @@ def dci_es(codes, factors, *, probe: str = "random_forest", capacities=None, fac
     Returns
     -------
     MetricResult
-        ``value`` E; ``details``: ``size`` (S), ``explicitness_per_factor``, ``aulcc_per_factor``,
-        ``baseline_loss`` (K), ``capacity`` (P, the x axis used), ``losses`` (K, P, raw test losses),
-        ``curves`` (K, P, clipped running minima).
+        `value` E; `details`: `size` (S), `explicitness_per_factor`, `aulcc_per_factor`,
+        `baseline_loss` (K), `capacity` (P, the x axis used), `losses` (K, P, raw test losses),
+        `curves` (K, P, clipped running minima).
     """
     codes, factors = check_codes_and_factors(codes, factors)
     check_choice(probe, name="probe", choices=PROBES)
@@ -314,8 +317,8 @@ def dci_es_size(codes, factors) -> MetricResult:
 
     Eastwood et al., ICLR 2023: the size of the representation relative to the ground truth (1 for a
     code with one dim per factor, 0.5 for one twice as large). Counts every code dim, collapsed ones
-    included. Also reported by :func:`dci_es` as ``details["size"]``. In (0, inf): above 1 for codes
-    with fewer dims than factors.
+    included. Also reported by [`dci_es`][dismetrics.metrics.dci_es.dci_es] as `details["size"]`. In (0, inf):
+    above 1 for codes with fewer dims than factors.
     """
     codes, factors = check_codes_and_factors(codes, factors)
     return MetricResult(name="dci_es_size", value=factors.shape[1] / codes.shape[1],

@@ -13,7 +13,8 @@ __all__ = ["dcimig", "dcimig_from_mi"]
 
 
 def dcimig_from_mi(mi_matrix: np.ndarray, factor_entropy: np.ndarray) -> dict:
-    """DCIMIG from a (d, K) MI matrix and the K factor entropies (see :func:`dcimig`)."""
+    """DCIMIG from a (d, K) MI matrix and the K factor entropies (see
+    [`dcimig`][dismetrics.metrics.dcimig.dcimig])."""
     d, k_count = mi_matrix.shape
     order = np.argsort(-mi_matrix, axis=1, kind="stable")
     rows = np.arange(d)
@@ -39,22 +40,22 @@ def dcimig(codes, factors, *, bins: int = 20) -> MetricResult:
     r"""DCIMIG: MIG-style gaps assigned from code dims to factors, then normalized by total entropy.
 
     Sepliarskaia, Kiseleva and de Rijke, "How to not measure disentanglement" (arXiv:1910.05587,
-    also "Evaluating disentangled representations"). With :math:`M_{ik} = I(\mathrm{disc}(z_i); v_k)`:
+    also "Evaluating disentangled representations"). With $M_{ik} = I(\mathrm{disc}(z_i); v_k)$:
 
-    1. every code dim i gets the gap :math:`R_i = M_{i(1)} - M_{i(2)}` between its two largest
-       entries, and is assigned to its best factor :math:`k_i = \arg\max_k M_{ik}`;
-    2. every factor keeps the largest gap assigned to it, :math:`S_k = \max_{i: k_i = k} R_i`
+    1. every code dim i gets the gap $R_i = M_{i(1)} - M_{i(2)}$ between its two largest
+       entries, and is assigned to its best factor $k_i = \arg\max_k M_{ik}$;
+    2. every factor keeps the largest gap assigned to it, $S_k = \max_{i: k_i = k} R_i$
        (0 when no dim is assigned to it);
-    3. :math:`\mathrm{DCIMIG} = \sum_k S_k / \sum_k H(v_k)`.
+    3. $\mathrm{DCIMIG} = \sum_k S_k / \sum_k H(v_k)$.
 
-    The MI matrix is the one of :func:`~dismetrics.mig` (``bins`` equal-width bins per code dim,
+    The MI matrix is the one of [`mig`][dismetrics.metrics.mig.mig] (`bins` equal-width bins per code dim,
     plug-in MI in nats). In [0, 1]. Carbonneau et al.'s review code computes the same with 10 bins.
 
     Returns
     -------
     MetricResult
-        ``details``: ``mi_matrix``, ``factor_entropy``, ``gap_per_dim`` (R), ``factor_of_dim``,
-        ``gap_per_factor`` (S), ``dim_per_factor`` (the dim giving S_k, -1 where none).
+        `details`: `mi_matrix`, `factor_entropy`, `gap_per_dim` (R), `factor_of_dim`,
+        `gap_per_factor` (S), `dim_per_factor` (the dim giving S_k, -1 where none).
     """
     codes, factors = check_codes_and_factors(codes, factors)
     check_two_factors(factors, "DCIMIG")

@@ -1,5 +1,5 @@
 """Explicitness (Ridgeway and Mozer, "Learning deep disentangled embeddings with the F-statistic loss",
-NeurIPS 2018), and ``modularity_explicitness``, both halves of that paper's metric together."""
+NeurIPS 2018), and `modularity_explicitness`, both halves of that paper's metric together."""
 
 from __future__ import annotations
 
@@ -23,11 +23,11 @@ LOGISTIC = ("lbfgs", "liblinear_ovr")
 
 
 def _standardize(train: np.ndarray, test: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Standardize with the training mean and std (ddof=0, the reference's ``normalize_data``); a
+    """Standardize with the training mean and std (ddof=0, the reference's `normalize_data`); a
     constant dim is only centred (the reference would divide by zero).
 
     A dim whose largest training magnitude is outside about [5e-91, 2e90] is first rescaled by an
-    exact power of two (``scaled_to_safe_range``), where the reference's std would overflow to inf
+    exact power of two (`scaled_to_safe_range`), where the reference's std would overflow to inf
     (codes x 1e200 scored 0.5) or underflow to 0; other dims are computed exactly as before.
     """
     train, exponents = scaled_to_safe_range(train)
@@ -64,11 +64,11 @@ def _check_auc_defined(split, name: str, where: str = "") -> None:
 
 
 def one_vs_rest_auc(labels: np.ndarray, probabilities: np.ndarray) -> tuple[float, np.ndarray]:
-    """Macro one-vs-rest ROC-AUC: per class c, ``roc_auc_score(labels == c, probabilities[:, c])``.
+    """Macro one-vs-rest ROC-AUC: per class c, `roc_auc_score(labels == c, probabilities[:, c])`.
 
-    ``labels`` are 0..m-1 (or -1 for a value the classifier never saw: a negative for every class).
+    `labels` are 0..m-1 (or -1 for a value the classifier never saw: a negative for every class).
     Classes with no positive or no negative point have no AUC (NaN in the per-class array) and are
-    left out of the mean, where the reference would raise. Returns ``(mean, per_class)``.
+    left out of the mean, where the reference would raise. Returns `(mean, per_class)`.
     """
     from sklearn.metrics import roc_auc_score
 
@@ -95,7 +95,7 @@ def _classifier(logistic: str, seed: int, max_iter: int):
 
 
 def _iterations(model) -> int:
-    """The solver iterations the fit used: lbfgs's ``n_iter_``, or the most of the one-vs-rest fits."""
+    """The solver iterations the fit used: lbfgs's `n_iter_`, or the most of the one-vs-rest fits."""
     if hasattr(model, "estimators_"):
         return int(max(np.max(estimator.n_iter_) for estimator in model.estimators_))
     return int(np.max(model.n_iter_))
@@ -108,37 +108,37 @@ def explicitness(codes, factors, *, codes_test=None, factors_test=None, logistic
     Codes are standardized with the training mean and standard deviation. Per factor a logistic
     regression on all code dims is trained; its class probabilities give a one-vs-rest ROC-AUC per
     class, averaged over classes (macro); explicitness is the mean over factors, on the test split
-    (``value``) and on the training split.
+    (`value`) and on the training split.
 
-    ``logistic="lbfgs"`` (default): ``LogisticRegression(solver="lbfgs")``, multinomial, which is
-    what the reference code (disentanglement_lib, ``LogisticRegression()``) gives with today's sklearn.
-    ``logistic="liblinear_ovr"``: liblinear one-vs-rest, the default of sklearn <= 0.21 that the
+    `logistic="lbfgs"` (default): `LogisticRegression(solver="lbfgs")`, multinomial, which is
+    what the reference code (disentanglement_lib, `LogisticRegression()`) gives with today's sklearn.
+    `logistic="liblinear_ovr"`: liblinear one-vs-rest, the default of sklearn <= 0.21 that the
     published study ran (a perfect code then scores about 0.95 instead of 1).
 
     Test points whose factor value never occurs in training count as negatives for every class;
     a class with no positive or no negative test point has no AUC (NaN) and is left out of that
     factor's mean. A factor with no class left (a one-row test set, a factor constant in the test
     set, test values all unseen in training, e.g. all-distinct factor values) has no defined AUC:
-    ``ValueError`` naming ``factors_test`` (or ``factors`` for the random split). Reference sizes:
-    10,000 train and 5,000 test points; without ``codes_test`` the sample is split at random 2/3 : 1/3.
+    `ValueError` naming `factors_test` (or `factors` for the random split). Reference sizes:
+    10,000 train and 5,000 test points; without `codes_test` the sample is split at random 2/3 : 1/3.
 
     Scale: the score is invariant to positive rescaling and shifting of each code dim over the whole
     float64 range (the standardization makes it so; a dim beyond about 2e90 or below 5e-91 in
     magnitude is first rescaled by an exact power of two, where the reference's std overflows or
     underflows). A factor may take at most 1,000 distinct values
-    (:data:`dismetrics._validation.MAX_CLASSES`).
+    ([`dismetrics._validation.MAX_CLASSES`][dismetrics._validation.MAX_CLASSES]).
 
-    The solver stops after ``max_iter`` iterations whether it has converged or not, as the reference
-    does (the reference sizes often stop lbfgs early); ``details["iterations_per_factor"]`` records the
-    iterations each factor's fit took and ``details["converged"]`` whether every fit stopped before
-    ``max_iter``, in place of sklearn's ConvergenceWarning.
+    The solver stops after `max_iter` iterations whether it has converged or not, as the reference
+    does (the reference sizes often stop lbfgs early); `details["iterations_per_factor"]` records the
+    iterations each factor's fit took and `details["converged"]` whether every fit stopped before
+    `max_iter`, in place of sklearn's ConvergenceWarning.
 
     Returns
     -------
     MetricResult
-        ``value``: mean test AUC; ``details``: ``explicitness_test``, ``explicitness_train``,
-        ``auc_test_per_factor``, ``auc_train_per_factor`` (K), ``auc_test_per_class`` (list of K arrays),
-        ``iterations_per_factor`` (K), ``converged`` (bool).
+        `value`: mean test AUC; `details`: `explicitness_test`, `explicitness_train`,
+        `auc_test_per_factor`, `auc_train_per_factor` (K), `auc_test_per_class` (list of K arrays),
+        `iterations_per_factor` (K), `converged` (bool).
     """
     check_choice(logistic, name="logistic", choices=LOGISTIC)
     max_iter = check_positive_int(max_iter, name="max_iter")
@@ -186,8 +186,8 @@ def modularity_explicitness(codes, factors, *, codes_test=None, factors_test=Non
                             logistic: str = "lbfgs", max_iter: int = 100, random_state=0) -> dict:
     """Both halves of Ridgeway and Mozer's metric, under the reference's name.
 
-    Returns ``{"modularity": MetricResult, "explicitness": MetricResult}``. Modularity is computed
-    on the training part (all of ``codes`` when a test sample is given; otherwise the same 2/3
+    Returns `{"modularity": MetricResult, "explicitness": MetricResult}`. Modularity is computed
+    on the training part (all of `codes` when a test sample is given; otherwise the same 2/3
     split that explicitness trains on), as the reference computes it on its training sample.
     """
     rng = check_random_state(random_state)

@@ -50,29 +50,30 @@ def factor_vae_score(
 ) -> MetricResult:
     r"""FactorVAE score: accuracy of a majority-vote classifier from "least-varying dim" to fixed factor.
 
-    1. Global variances :math:`s_j^2` (``np.var(ddof=1)``) of the codes of ``n_variance`` points.
-       Dim j is active when :math:`s_j \ge` ``active_threshold`` (``active_on="std"``, the reference)
-       or :math:`s_j^2 \ge` ``active_threshold`` (``active_on="variance"``, the WTC paper's
+    1. Global variances $s_j^2$ (`np.var(ddof=1)`) of the codes of `n_variance` points.
+       Dim j is active when $s_j \ge$ `active_threshold` (`active_on="std"`, the reference)
+       or $s_j^2 \ge$ `active_threshold` (`active_on="variance"`, the WTC paper's
        "variance < 0.05 is collapsed"). No active dim: score 0.
-    2. One vote: draw a factor k uniformly (from ``factors``), a batch of ``batch_size`` factor vectors
-       with factor k fixed to one value, encode; local variances :math:`l_j` (ddof=1); the vote is
-       :math:`(\arg\min_{j\ \mathrm{active}} l_j / s_j^2,\ k)`.
-    3. Classifier: each dim predicts the factor it got the most of the ``n_train`` training votes with
-       (ties and dims without votes: the first such factor, as ``np.argmax`` in the reference).
-       Score: its accuracy on ``n_eval`` fresh votes.
+    2. One vote: draw a factor k uniformly (from `factors`), a batch of `batch_size` factor vectors
+       with factor k fixed to one value, encode; local variances $l_j$ (ddof=1); the vote is
+       $(\arg\min_{j\ \mathrm{active}} l_j / s_j^2,\ k)$.
+    3. Classifier: each dim predicts the factor it got the most of the `n_train` training votes with
+       (ties and dims without votes: the first such factor, as `np.argmax` in the reference).
+       Score: its accuracy on `n_eval` fresh votes.
 
-    Reference settings (``preset="disentanglement_lib"``): 10,000 points for the variances, threshold
+    Reference settings (`preset="disentanglement_lib"`): 10,000 points for the variances, threshold
     0.05 on the standard deviation, batch 64, 10,000 train and 5,000 eval votes.
-    ``preset="wtc_paper"``: 12,800 points, threshold 0.05 on the variance.
+    `preset="wtc_paper"`: 12,800 points, threshold 0.05 on the variance.
 
-    ``details["num_active_dims"]`` is the real number of active dims (the reference reports the length
+    `details["num_active_dims"]` is the real number of active dims (the reference reports the length
     of its boolean mask, i.e. always d). A dim of variance 0 is never active (with
-    ``active_threshold=0`` it would divide 0 by 0). Sizes: ``batch_size`` at most 10,000, ``n_train``,
-    ``n_eval``, ``n_variance`` at most 10 million, points x ``batch_size`` at most 50 million
-    (:mod:`dismetrics._validation`); codes whose variance overflows float64 raise ``ValueError``.
+    `active_threshold=0` it would divide 0 by 0). Sizes: `batch_size` at most 10,000, `n_train`,
+    `n_eval`, `n_variance` at most 10 million, points x `batch_size` at most 50 million
+    ([`dismetrics._validation`][dismetrics._validation]); codes whose variance overflows float64 raise
+    `ValueError`.
 
-    All votes are drawn first and their observations encoded ``chunk_size`` at a time instead of 64 per call; the procedure and its distribution are the
-    reference's.
+    All votes are drawn first and their observations encoded `chunk_size` at a time instead of 64 per call;
+    the procedure and its distribution are the reference's.
 
     Parameters
     ----------
@@ -95,10 +96,10 @@ def factor_vae_score(
     Returns
     -------
     MetricResult
-        ``value`` is the eval accuracy; ``details`` hold ``train_accuracy``, ``eval_accuracy``,
-        ``num_active_dims``, ``active_dims`` (bool, d), ``global_variances`` (d), ``train_votes``
-        (len(factors), d: votes per fixed factor and dim), ``classifier`` (d: the factor index each dim
-        predicts, -1 for inactive dims) and ``factors``.
+        `value` is the eval accuracy; `details` hold `train_accuracy`, `eval_accuracy`,
+        `num_active_dims`, `active_dims` (bool, d), `global_variances` (d), `train_votes`
+        (len(factors), d: votes per fixed factor and dim), `classifier` (d: the factor index each dim
+        predicts, -1 for inactive dims) and `factors`.
     """
     params = preset_params(
         preset,

@@ -2,7 +2,7 @@
 
 "Disentanglement via latent quantization" proposes three information-based scores, each in [0, 1]:
 modularity (InfoM), explicitness (InfoE) and compactness (InfoC). Their definitions here follow the
-authors' released code (``disentangle/metrics/infomec.py``); where it leaves a case undefined (a
+authors' released code (`disentangle/metrics/infomec.py`); where it leaves a case undefined (a
 division by zero) the choice made here is stated in the docstring.
 """
 
@@ -43,7 +43,7 @@ def _labels(column: np.ndarray) -> np.ndarray:
 
 
 def _standardize(codes: np.ndarray) -> np.ndarray:
-    """sklearn's ``StandardScaler`` (as the authors): mean 0, population std 1, a constant column left at 0.
+    """sklearn's `StandardScaler` (as the authors): mean 0, population std 1, a constant column left at 0.
 
     A dim whose largest magnitude is outside about [5e-91, 2e90] is first rescaled by an exact power of
     two (its std would overflow to inf or underflow to 0); other dims are standardized as they are.
@@ -68,7 +68,7 @@ def _check_knn_factors(factors: np.ndarray, metric: str) -> None:
 
 
 def _one_hot(codes: np.ndarray) -> np.ndarray:
-    """Every code dim one-hot encoded over its distinct values (sklearn's ``OneHotEncoder``, dense)."""
+    """Every code dim one-hot encoded over its distinct values (sklearn's `OneHotEncoder`, dense)."""
     blocks = []
     for i in range(codes.shape[1]):
         labels = _labels(codes[:, i])
@@ -78,13 +78,13 @@ def _one_hot(codes: np.ndarray) -> np.ndarray:
 
 def normalized_mi_matrix(codes, factors, *, mi_estimator: str = "knn", n_neighbors: int = 10, bins: int = 20,
                          seed: int = 0) -> np.ndarray:
-    r"""The (d, K) matrix :math:`I(z_i; v_k) / H(v_k)` (inputs validated by the caller).
+    r"""The (d, K) matrix $I(z_i; v_k) / H(v_k)$ (inputs validated by the caller).
 
-    ``"knn"``: sklearn's ``mutual_info_classif`` (the Kraskov/Ross nearest-neighbour estimator for a
-    continuous variable and a discrete one, ``n_neighbors`` neighbours), called per code dim as the
-    authors do, on standardized codes, with ``random_state=seed`` for its tie-breaking noise.
-    ``"histogram"``: the binned plug-in MI of :func:`~dismetrics.mig`. ``"discrete"``: every distinct
-    code value is its own class (the authors' estimator for quantized latents). ``H(v_k)`` is the
+    `"knn"`: sklearn's `mutual_info_classif` (the Kraskov/Ross nearest-neighbour estimator for a
+    continuous variable and a discrete one, `n_neighbors` neighbours), called per code dim as the
+    authors do, on standardized codes, with `random_state=seed` for its tie-breaking noise.
+    `"histogram"`: the binned plug-in MI of [`mig`][dismetrics.metrics.mig.mig]. `"discrete"`: every distinct
+    code value is its own class (the authors' estimator for quantized latents). `H(v_k)` is the
     plug-in entropy of the factor.
     """
     if mi_estimator == "histogram":
@@ -115,7 +115,7 @@ def normalized_mi_matrix(codes, factors, *, mi_estimator: str = "knn", n_neighbo
 def active_latents(codes: np.ndarray, *, discrete: bool, range_fraction: float) -> np.ndarray:
     """Boolean mask of the latents InfoM and InfoC keep.
 
-    Continuous latents: range (max - min) larger than ``range_fraction`` times the largest range
+    Continuous latents: range (max - min) larger than `range_fraction` times the largest range
     (the authors use 1/20). Discrete latents: any latent that is not constant.
     """
     ranges = codes.max(axis=0) - codes.min(axis=0)
@@ -125,7 +125,7 @@ def active_latents(codes: np.ndarray, *, discrete: bool, range_fraction: float) 
 
 
 def _normalized_concentration(matrix: np.ndarray, axis: int) -> np.ndarray:
-    """For each line of ``matrix`` along ``axis``: (max / sum - 1/L) / (1 - 1/L), L the line length.
+    """For each line of `matrix` along `axis`: (max / sum - 1/L) / (1 - 1/L), L the line length.
 
     A line whose sum is 0 (no information at all) scores 0; a line of length 1 scores 1 when its
     entry is positive, else 0.
@@ -144,12 +144,12 @@ def _normalized_concentration(matrix: np.ndarray, axis: int) -> np.ndarray:
 def infom_infoc_from_nmi(nmi: np.ndarray, active: np.ndarray) -> dict:
     r"""InfoM and InfoC from the (d, K) normalized MI matrix and the mask of active latents.
 
-    With :math:`N` the NMI matrix restricted to the L active latents:
+    With $N$ the NMI matrix restricted to the L active latents:
 
-    .. math::
-
-        \mathrm{InfoM} = \frac{1}{L} \sum_i \frac{\max_k N_{ik} / \sum_k N_{ik} - 1/K}{1 - 1/K}, \qquad
-        \mathrm{InfoC} = \frac{1}{K} \sum_k \frac{\max_i N_{ik} / \sum_i N_{ik} - 1/L}{1 - 1/L}.
+    $$
+    \mathrm{InfoM} = \frac{1}{L} \sum_i \frac{\max_k N_{ik} / \sum_k N_{ik} - 1/K}{1 - 1/K}, \qquad
+    \mathrm{InfoC} = \frac{1}{K} \sum_k \frac{\max_i N_{ik} / \sum_i N_{ik} - 1/L}{1 - 1/L}.
+    $$
     """
     pruned = nmi[active]
     if pruned.shape[0] == 0:
@@ -173,7 +173,7 @@ def _logistic_log_loss(features: np.ndarray, labels: np.ndarray, max_iter: int) 
 
 
 def infoe_per_factor(codes: np.ndarray, factors: np.ndarray, *, discrete_latents: bool, max_iter: int) -> dict:
-    r"""Per-factor normalized predictive linear information (see :func:`infoe`)."""
+    r"""Per-factor normalized predictive linear information (see [`infoe`][dismetrics.metrics.infomec.infoe])."""
     if discrete_latents:
         columns = sum(int(np.unique(codes[:, i]).size) for i in range(codes.shape[1]))
         check_workspace(8.0 * codes.shape[0] * columns,
@@ -217,7 +217,8 @@ def infomec(codes, factors, *, mi_estimator: str = "knn", n_neighbors: int = 10,
             active_range_fraction: float = 0.05, max_iter: int = 100, random_state=0) -> dict[str, MetricResult]:
     r"""InfoM, InfoC and InfoE at once (the NMI matrix computed once): a dict of three results.
 
-    See :func:`infom`, :func:`infoc` and :func:`infoe` for the definitions and parameters.
+    See [`infom`][dismetrics.metrics.infomec.infom], [`infoc`][dismetrics.metrics.infomec.infoc] and
+    [`infoe`][dismetrics.metrics.infomec.infoe] for the definitions and parameters.
     """
     codes, factors, n_neighbors, bins, active_range_fraction, rng = _validate(
         codes, factors, mi_estimator, n_neighbors, bins, active_range_fraction, random_state)
@@ -267,24 +268,24 @@ def infom(codes, factors, *, mi_estimator: str = "knn", n_neighbors: int = 10, b
     r"""InfoM, the modularity of InfoMEC: does each active code dim hold information about one factor only?
 
     Hsu et al., "Disentanglement via latent quantization", NeurIPS 2023. With the normalized MI
-    :math:`N_{ik} = I(z_i; v_k) / H(v_k)` and the L active latents (range above
-    ``active_range_fraction`` of the largest range; 1/20 in the authors' code):
+    $N_{ik} = I(z_i; v_k) / H(v_k)$ and the L active latents (range above
+    `active_range_fraction` of the largest range; 1/20 in the authors' code):
 
-    .. math::
+    $$
+    \mathrm{InfoM} = \frac{1}{L} \sum_{i\ \mathrm{active}}
+        \frac{\max_k N_{ik} / \sum_k N_{ik} - 1/K}{1 - 1/K} \in [0, 1].
+    $$
 
-        \mathrm{InfoM} = \frac{1}{L} \sum_{i\ \mathrm{active}}
-            \frac{\max_k N_{ik} / \sum_k N_{ik} - 1/K}{1 - 1/K} \in [0, 1].
-
-    MI estimator (``mi_estimator``): ``"knn"`` (default, the authors' choice for continuous codes:
-    sklearn's ``mutual_info_classif`` with ``n_neighbors=10`` on standardized codes, seeded here by
-    ``random_state`` where the authors leave it unseeded), ``"histogram"`` (the binned plug-in MI of
-    MIG, ``bins`` bins; deterministic and faster) or ``"discrete"`` (each distinct code value its own
+    MI estimator (`mi_estimator`): `"knn"` (default, the authors' choice for continuous codes:
+    sklearn's `mutual_info_classif` with `n_neighbors=10` on standardized codes, seeded here by
+    `random_state` where the authors leave it unseeded), `"histogram"` (the binned plug-in MI of
+    MIG, `bins` bins; deterministic and faster) or `"discrete"` (each distinct code value its own
     class, for quantized codes; active = not constant).
 
     Bad input: with the kNN estimator a factor may take at most 1,000 values
-    (:data:`dismetrics._validation.MAX_CLASSES`) and needs a value that occurs twice; ``bins`` is at
-    most 1,000. The codes are standardized after an exact power-of-two rescaling of any dim beyond
-    about 2e90 or below 5e-91, so a common positive scale leaves InfoM and InfoC unchanged over the
+    ([`dismetrics._validation.MAX_CLASSES`][dismetrics._validation.MAX_CLASSES]) and needs a value that occurs
+    twice; `bins` is at most 1,000. The codes are standardized after an exact power-of-two rescaling of any
+    dim beyond about 2e90 or below 5e-91, so a common positive scale leaves InfoM and InfoC unchanged over the
     whole float64 range.
 
     Cases the authors' code leaves undefined (0/0): an active latent with no information about any
@@ -293,7 +294,7 @@ def infom(codes, factors, *, mi_estimator: str = "knn", n_neighbors: int = 10, b
     Returns
     -------
     MetricResult
-        ``details``: ``nmi`` (d, K), ``active_dims``, ``num_active_dims``, ``per_dim`` (active dims).
+        `details`: `nmi` (d, K), `active_dims`, `num_active_dims`, `per_dim` (active dims).
     """
     codes, factors, n_neighbors, bins, active_range_fraction, rng = _validate(
         codes, factors, mi_estimator, n_neighbors, bins, active_range_fraction, random_state)
@@ -307,20 +308,21 @@ def infoc(codes, factors, *, mi_estimator: str = "knn", n_neighbors: int = 10, b
           active_range_fraction: float = 0.05, random_state=0) -> MetricResult:
     r"""InfoC, the compactness of InfoMEC: is each factor captured by a single active code dim?
 
-    Hsu et al., NeurIPS 2023. With :math:`N` and the L active latents as in :func:`infom`:
+    Hsu et al., NeurIPS 2023. With $N$ and the L active latents as in
+    [`infom`][dismetrics.metrics.infomec.infom]:
 
-    .. math::
-
-        \mathrm{InfoC} = \frac{1}{K} \sum_k \frac{\max_i N_{ik} / \sum_i N_{ik} - 1/L}{1 - 1/L} \in [0, 1].
+    $$
+    \mathrm{InfoC} = \frac{1}{K} \sum_k \frac{\max_i N_{ik} / \sum_i N_{ik} - 1/L}{1 - 1/L} \in [0, 1].
+    $$
 
     Cases the authors' code leaves undefined: a factor no active latent informs about scores 0; a
     single active latent scores 1 for every factor it informs about (the reference gives NaN); no
-    active latent gives 0. Parameters as :func:`infom`.
+    active latent gives 0. Parameters as [`infom`][dismetrics.metrics.infomec.infom].
 
     Returns
     -------
     MetricResult
-        ``details``: ``nmi`` (d, K), ``active_dims``, ``num_active_dims``, ``per_factor`` (K).
+        `details`: `nmi` (d, K), `active_dims`, `num_active_dims`, `per_factor` (K).
     """
     codes, factors, n_neighbors, bins, active_range_fraction, rng = _validate(
         codes, factors, mi_estimator, n_neighbors, bins, active_range_fraction, random_state)
@@ -334,27 +336,27 @@ def infoe(codes, factors, *, discrete_latents: bool = False, max_iter: int = 100
 
     Hsu et al., NeurIPS 2023 (predictive V-information with V = multinomial logistic regression).
     For each factor k, a logistic regression from all code dims (standardized; one-hot encoded when
-    ``discrete_latents``) and a null one from an all-zero input are fit on the sample, and
+    `discrete_latents`) and a null one from an all-zero input are fit on the sample, and
 
-    .. math::
+    $$
+    \mathrm{InfoE} = \frac{1}{K} \sum_k \frac{\ell^{\mathrm{null}}_k - \ell_k}{\ell^{\mathrm{null}}_k}
+    $$
 
-        \mathrm{InfoE} = \frac{1}{K} \sum_k \frac{\ell^{\mathrm{null}}_k - \ell_k}{\ell^{\mathrm{null}}_k}
-
-    with :math:`\ell` the in-sample log loss (nats). The probe is the authors': no penalty
-    (``C=inf``), ``class_weight="balanced"``, lbfgs multinomial, ``max_iter=100``, ``tol=1e-4``.
+    with $\ell$ the in-sample log loss (nats). The probe is the authors': no penalty
+    (`C=inf`), `class_weight="balanced"`, lbfgs multinomial, `max_iter=100`, `tol=1e-4`.
     With balanced weights the null model predicts the uniform distribution, so
-    :math:`\ell^{\mathrm{null}}_k = \log m_k`. InfoE is at most 1 and can be negative (the balanced
+    $\ell^{\mathrm{null}}_k = \log m_k$. InfoE is at most 1 and can be negative (the balanced
     probe's unweighted in-sample loss above the null model's). A factor may take at most 1,000 values
-    (:data:`dismetrics._validation.MAX_CLASSES`); codes are standardized after an exact power-of-two
-    rescaling of any dim beyond about 2e90 or below 5e-91, so InfoE is invariant to positive affine
-    maps of a dim over the whole float64 range. Pitfalls: the loss is measured on the training
+    ([`dismetrics._validation.MAX_CLASSES`][dismetrics._validation.MAX_CLASSES]); codes are standardized after
+    an exact power-of-two rescaling of any dim beyond about 2e90 or below 5e-91, so InfoE is invariant to
+    positive affine maps of a dim over the whole float64 range. Pitfalls: the loss is measured on the training
     sample (no test split, as in the reference), so many code dims and few points inflate it; the
-    probe stops after ``max_iter`` lbfgs steps whether converged or not (warnings silenced).
+    probe stops after `max_iter` lbfgs steps whether converged or not (warnings silenced).
 
     Returns
     -------
     MetricResult
-        ``details``: ``per_factor``, ``log_loss``, ``null_log_loss`` (K each).
+        `details`: `per_factor`, `log_loss`, `null_log_loss` (K each).
     """
     codes, factors = check_codes_and_factors(codes, factors)
     if not isinstance(discrete_latents, (bool, np.bool_)):

@@ -28,14 +28,15 @@ def _factor_groups(factors: np.ndarray, factor_bins: int | None) -> np.ndarray:
 
 
 def irs_from_groups(latents: np.ndarray, groups: np.ndarray, diff_quantile: float, exponents=None) -> dict:
-    r"""disentanglement_lib's ``scalable_disentanglement_score`` on active latents (n, L) and group labels (K, n).
+    r"""disentanglement_lib's `scalable_disentanglement_score` on active latents (n, L) and group labels (K,
+    n).
 
     For factor k with groups g (points sharing a value of the discretized factor):
-    ``dev[i, k] = mean_g quantile_q(|z_i - E[z_i | g]|)`` over the points of g, and
-    ``IRS[i, k] = 1 - dev[i, k] / max_n |z_i - mean(z_i)|``.
+    `dev[i, k] = mean_g quantile_q(|z_i - E[z_i | g]|)` over the points of g, and
+    `IRS[i, k] = 1 - dev[i, k] / max_n |z_i - mean(z_i)|`.
 
-    ``exponents`` (optional, one per latent): the latents were rescaled by ``2**-exponents``; IRS[i, k]
-    does not depend on that, the weights (``max_deviations``, reported in the codes' units) do.
+    `exponents` (optional, one per latent): the latents were rescaled by `2**-exponents`; IRS[i, k]
+    does not depend on that, the weights (`max_deviations`, reported in the codes' units) do.
     """
     n_latents = latents.shape[1]
     n_factors = groups.shape[0]
@@ -67,31 +68,31 @@ def irs(codes, factors, *, diff_quantile: float = 0.99, factor_bins: int | None 
     r"""Interventional robustness score (IRS), as disentanglement_lib computes it.
 
     Suter et al., "Robustly disentangled causal mechanisms: validating deep representations for
-    interventional robustness", ICML 2019; disentanglement_lib ``irs.py`` (study setting: 10,000
-    points, ``diff_quantile = 0.99``, factors discretized with the 20-bin histogram discretizer).
+    interventional robustness", ICML 2019; disentanglement_lib `irs.py` (study setting: 10,000
+    points, `diff_quantile = 0.99`, factors discretized with the 20-bin histogram discretizer).
 
-    Constant code dims (``np.var == 0``) are dropped. For every remaining dim i and factor k, with
+    Constant code dims (`np.var == 0`) are dropped. For every remaining dim i and factor k, with
     the points grouped by the (discretized) value of factor k:
 
-    .. math::
+    $$
+    \mathrm{dev}_{ik} = \frac{1}{|G_k|} \sum_{g \in G_k}
+        Q_q\big(|z_i - \mathbb{E}[z_i \mid g]|\big)_{x \in g}, \qquad
+    \mathrm{IRS}_{ik} = 1 - \frac{\mathrm{dev}_{ik}}{\max_x |z_i - \bar z_i|}
+    $$
 
-        \mathrm{dev}_{ik} = \frac{1}{|G_k|} \sum_{g \in G_k}
-            Q_q\big(|z_i - \mathbb{E}[z_i \mid g]|\big)_{x \in g}, \qquad
-        \mathrm{IRS}_{ik} = 1 - \frac{\mathrm{dev}_{ik}}{\max_x |z_i - \bar z_i|}
-
-    (:math:`Q_q` the ``diff_quantile`` quantile, numpy's linear interpolation). Each dim scores
-    :math:`\max_k \mathrm{IRS}_{ik}` and the IRS is their average weighted by the normalizers
-    :math:`\max_x |z_i - \bar z_i|`. No active dim: 0.
+    ($Q_q$ the `diff_quantile` quantile, numpy's linear interpolation). Each dim scores
+    $\max_k \mathrm{IRS}_{ik}$ and the IRS is their average weighted by the normalizers
+    $\max_x |z_i - \bar z_i|$. No active dim: 0.
 
     Pitfalls: the weights make the score depend on the relative scale of the dims (it is invariant
     to shifting any dim and to rescaling all dims by one factor, not to rescaling one dim; that
     invariance holds over the whole float64 range: a dim beyond about 2e90 or below 5e-91 is rescaled
     by an exact power of two before its variance and deviations are taken, the weights compensated); a
     pure-noise dim does not score 0 (about 0.3 for a Gaussian dim at n = 10,000, since
-    :math:`Q_{0.99}` of the deviations is smaller than their maximum); a factor with more than 21
-    values is merged into 20 bins before grouping (``factor_bins=None`` groups by the raw values).
-    disentanglement_lib reports ``num_active_dims`` as the *sum of the active codes' values*
-    (``np.sum(active_mus)``); here it is the number of active dims. The arithmetic is float64; on
+    $Q_{0.99}$ of the deviations is smaller than their maximum); a factor with more than 21
+    values is merged into 20 bins before grouping (`factor_bins=None` groups by the raw values).
+    disentanglement_lib reports `num_active_dims` as the *sum of the active codes' values*
+    (`np.sum(active_mus)`); here it is the number of active dims. The arithmetic is float64; on
     float32 codes the reference works in float32 and differs by about 1e-7.
 
     Parameters
@@ -101,15 +102,15 @@ def irs(codes, factors, *, diff_quantile: float = 0.99, factor_bins: int | None 
     diff_quantile : float
         Quantile of the within-group deviations (0.99 in disentanglement_lib; 1.0 is the paper's max).
     factor_bins : int or None
-        Bins of the histogram discretization of the factors (20 in disentanglement_lib); ``None``
+        Bins of the histogram discretization of the factors (20 in disentanglement_lib); `None`
         groups by the factor values themselves.
 
     Returns
     -------
     MetricResult
-        ``value`` is the IRS; ``details``: ``active_dims`` (indices), ``num_active_dims``,
-        ``irs_matrix`` (active dims x K), ``per_dim`` (active dims), ``parents`` (best factor of each
-        active dim), ``max_deviations`` (the weights).
+        `value` is the IRS; `details`: `active_dims` (indices), `num_active_dims`,
+        `irs_matrix` (active dims x K), `per_dim` (active dims), `parents` (best factor of each
+        active dim), `max_deviations` (the weights).
     """
     codes, factors = check_codes_and_factors(codes, factors)
     diff_quantile = _check_quantile(diff_quantile)

@@ -13,7 +13,7 @@ __all__ = ["jemmig", "joint_entropies_from_tables", "top_two_dims"]
 
 
 def joint_entropies_from_tables(tables: list[np.ndarray]) -> np.ndarray:
-    """Plug-in joint entropies (d, K) in nats, ``H(disc(z_i), v_k)``, from the (d, m_k, bins) count tables."""
+    """Plug-in joint entropies (d, K) in nats, `H(disc(z_i), v_k)`, from the (d, m_k, bins) count tables."""
     d = tables[0].shape[0]
     out = np.empty((d, len(tables)))
     for k, table in enumerate(tables):
@@ -28,9 +28,9 @@ def joint_entropies_from_tables(tables: list[np.ndarray]) -> np.ndarray:
 def top_two_dims(mi: np.ndarray, joint: np.ndarray, tie_tolerance: float = 1e-10) -> tuple[np.ndarray, np.ndarray]:
     """Per factor, the dims of largest and second-largest MI.
 
-    Code dims whose MI is within ``tie_tolerance`` of the largest are tied (e.g. two dims that both
-    determine the factor): of those, the one of smallest joint entropy is taken as :math:`i^*`
-    (so the result does not hang on the last bits of the MI estimates); :math:`j^*` is the best of the others.
+    Code dims whose MI is within `tie_tolerance` of the largest are tied (e.g. two dims that both
+    determine the factor): of those, the one of smallest joint entropy is taken as $i^*$
+    (so the result does not hang on the last bits of the MI estimates); $j^*$ is the best of the others.
     """
     k_count = mi.shape[1]
     top = np.empty(k_count, dtype=np.int64)
@@ -49,37 +49,37 @@ def jemmig(codes, factors, *, bins: int = 20) -> MetricResult:
     r"""JEMMIG, normalized (higher is better); the raw JEMMIG in nats in details.
 
     Do and Tran, "Theory and evaluation metrics for learning disentangled representations", ICLR 2020.
-    For factor k, with :math:`i^*` and :math:`j^*` the code dims of largest and second-largest
-    :math:`I(\mathrm{disc}(z_i); v_k)`:
+    For factor k, with $i^*$ and $j^*$ the code dims of largest and second-largest
+    $I(\mathrm{disc}(z_i); v_k)$:
 
-    .. math::
-
-        \mathrm{JEMMIG}_k = H(z_{i^*}, v_k) - I(z_{i^*}; v_k) + I(z_{j^*}; v_k)
+    $$
+    \mathrm{JEMMIG}_k = H(z_{i^*}, v_k) - I(z_{i^*}; v_k) + I(z_{j^*}; v_k)
+    $$
 
     (lower is better; 0 for a code dim that is a relabeling of the factor, alone in holding it).
-    Where several dims tie for the largest MI (within 1e-10 nats), :math:`i^*` is the one of
-    smallest joint entropy (see :func:`top_two_dims`); the paper leaves ties open.
-    Since :math:`0 \le \mathrm{JEMMIG}_k \le H(z_{i^*}, v_k) \le H(v_k) + \log(\text{bins})`, the
+    Where several dims tie for the largest MI (within 1e-10 nats), $i^*$ is the one of
+    smallest joint entropy (see [`top_two_dims`][dismetrics.metrics.jemmig.top_two_dims]); the paper leaves
+    ties open. Since $0 \le \mathrm{JEMMIG}_k \le H(z_{i^*}, v_k) \le H(v_k) + \log(\text{bins})$, the
     normalized score of Carbonneau et al.'s review ("Measuring disentanglement: a review of
-    metrics", their ``jemmig.py``) is
+    metrics", their `jemmig.py`) is
 
-    .. math::
+    $$
+    \mathrm{JEMMIG}_{\mathrm{norm}} = \frac{1}{K} \sum_k
+        \Big(1 - \frac{\mathrm{JEMMIG}_k}{H(v_k) + \log(\text{bins})}\Big) \in [0, 1]
+    $$
 
-        \mathrm{JEMMIG}_{\mathrm{norm}} = \frac{1}{K} \sum_k
-            \Big(1 - \frac{\mathrm{JEMMIG}_k}{H(v_k) + \log(\text{bins})}\Big) \in [0, 1]
-
-    (higher is better). Both are here: ``value`` is the normalized score, ``details["jemmig"]``
-    the mean raw JEMMIG in nats. Code dims are binned as in :func:`~dismetrics.mig` (``bins``
+    (higher is better). Both are here: `value` is the normalized score, `details["jemmig"]`
+    the mean raw JEMMIG in nats. Code dims are binned as in [`mig`][dismetrics.metrics.mig.mig] (`bins`
     equal-width bins between each dim's min and max; entropies and MI are plug-in estimates in nats).
     The review's code uses 10 bins and bits; the normalized score does not depend on the log base,
-    and ``bins=10`` reproduces its binning (up to the rounding of its min-max scaling).
+    and `bins=10` reproduces its binning (up to the rounding of its min-max scaling).
 
     Returns
     -------
     MetricResult
-        ``value``: normalized JEMMIG; ``details``: ``jemmig`` (mean raw, nats), ``jemmig_per_factor``
-        (raw), ``normalized_per_factor``, ``mi_matrix`` (d, K), ``joint_entropy`` (d, K),
-        ``factor_entropy``, ``top_dim_per_factor``, ``second_dim_per_factor``.
+        `value`: normalized JEMMIG; `details`: `jemmig` (mean raw, nats), `jemmig_per_factor`
+        (raw), `normalized_per_factor`, `mi_matrix` (d, K), `joint_entropy` (d, K),
+        `factor_entropy`, `top_dim_per_factor`, `second_dim_per_factor`.
     """
     codes, factors = check_codes_and_factors(codes, factors, min_dims=2)
     bins = check_bins(bins)

@@ -14,19 +14,19 @@ __all__ = ["mig"]
 def mig(codes, factors, *, bins: int = 20) -> MetricResult:
     r"""Mutual information gap.
 
-    .. math::
+    $$
+    M_{ik} = I(\mathrm{disc}(z_i); v_k), \qquad
+    \mathrm{MIG} = \frac{1}{K} \sum_k \frac{M_{(1)k} - M_{(2)k}}{H(v_k)}
+    $$
 
-        M_{ik} = I(\mathrm{disc}(z_i); v_k), \qquad
-        \mathrm{MIG} = \frac{1}{K} \sum_k \frac{M_{(1)k} - M_{(2)k}}{H(v_k)}
-
-    where :math:`M_{(1)k} \ge M_{(2)k}` are the largest and second-largest entries of column k.
-    Each code dim is discretized into ``bins`` equal-width bins between its min and max (numpy's
-    ``histogram`` edges, ``digitize`` against the left edges: the binning of disentanglement_lib);
-    MI and entropies are plug-in estimates in nats, identical to ``sklearn.metrics.mutual_info_score``.
+    where $M_{(1)k} \ge M_{(2)k}$ are the largest and second-largest entries of column k.
+    Each code dim is discretized into `bins` equal-width bins between its min and max (numpy's
+    `histogram` edges, `digitize` against the left edges: the binning of disentanglement_lib);
+    MI and entropies are plug-in estimates in nats, identical to `sklearn.metrics.mutual_info_score`.
 
     Reference settings (Locatello et al. 2019, disentanglement_lib): 10,000 points, 20 bins. The
     binning is invariant to a positive rescaling of a dim over the whole float64 range; a dim whose
-    range max - min overflows is a ``ValueError``.
+    range max - min overflows is a `ValueError`.
 
     The score is in [0, 1]. Binning limits it: with 20 bins a factor with more than 20 values can
     never reach a gap of 1, so a perfect code of dSprites (orientation 40 values, positions 32)
@@ -39,13 +39,14 @@ def mig(codes, factors, *, bins: int = 20) -> MetricResult:
     factors : int array (n, K)
         Ground-truth factor indices, each factor taking at least two values in the sample.
     bins : int
-        Number of equal-width bins per code dim, 2 to 1,000 (:data:`dismetrics._validation.MAX_BINS`).
+        Number of equal-width bins per code dim, 2 to 1,000
+        ([`dismetrics._validation.MAX_BINS`][dismetrics._validation.MAX_BINS]).
 
     Returns
     -------
     MetricResult
-        ``value`` is the MIG; ``details`` holds ``mi_matrix`` (d, K), ``factor_entropy`` (K),
-        ``gap_per_factor`` (K, normalized gaps), ``top_dim_per_factor`` and ``second_dim_per_factor``.
+        `value` is the MIG; `details` holds `mi_matrix` (d, K), `factor_entropy` (K),
+        `gap_per_factor` (K, normalized gaps), `top_dim_per_factor` and `second_dim_per_factor`.
     """
     codes, factors = check_codes_and_factors(codes, factors, min_dims=2)
     bins = check_bins(bins)

@@ -29,22 +29,22 @@ def mig_sup(codes, factors, *, bins: int = 20, active_variance: float | None = N
     MIG rewards each factor for living in one code dim; MIG-sup is its transpose and rewards each
     code dim for holding one factor:
 
-    .. math::
+    $$
+    N_{ik} = \frac{I(\mathrm{disc}(z_i); v_k)}{H(v_k)}, \qquad
+    \mathrm{MIG\text{-}sup} = \frac{1}{d} \sum_i \big(N_{i(1)} - N_{i(2)}\big)
+    $$
 
-        N_{ik} = \frac{I(\mathrm{disc}(z_i); v_k)}{H(v_k)}, \qquad
-        \mathrm{MIG\text{-}sup} = \frac{1}{d} \sum_i \big(N_{i(1)} - N_{i(2)}\big)
-
-    where :math:`N_{i(1)} \ge N_{i(2)}` are the two largest entries of row i. The MI matrix is the
-    one of :func:`~dismetrics.mig` (``bins`` equal-width bins per code dim, plug-in MI in nats),
+    where $N_{i(1)} \ge N_{i(2)}$ are the two largest entries of row i. The MI matrix is the
+    one of [`mig`][dismetrics.metrics.mig.mig] (`bins` equal-width bins per code dim, plug-in MI in nats),
     normalized by the factor entropy as in MIG. By default the mean runs over all d code dims, so a
     collapsed dim (no information) counts as 0 (the paper's formula, and Carbonneau et al.'s review).
 
-    Variant notes: the authors' evaluation code (pro-VLAE ``metric_MIG.py``) averages over the
-    *active* dims only, those whose variance (``ddof=1``) exceeds 0.01: ``active_variance=0.01``
+    Variant notes: the authors' evaluation code (pro-VLAE `metric_MIG.py`) averages over the
+    *active* dims only, those whose variance (`ddof=1`) exceeds 0.01: `active_variance=0.01`
     does that (no active dim gives 0); it makes the score depend on the scale of the codes.
     Their MI is estimated from samples of q(z|x), not binned. Carbonneau et al.'s review code
-    (``mig_sup.py``) uses 10 bins and normalizes by the entropy of the *code dim* (pyitlib
-    ``norm_factor='Y'``); the normalization by the factor entropy, as in MIG and in the authors'
+    (`mig_sup.py`) uses 10 bins and normalizes by the entropy of the *code dim* (pyitlib
+    `norm_factor='Y'`); the normalization by the factor entropy, as in MIG and in the authors'
     code, is the one here.
 
     Parameters
@@ -54,14 +54,14 @@ def mig_sup(codes, factors, *, bins: int = 20, active_variance: float | None = N
     bins : int
         Equal-width bins per code dim (20, as MIG in disentanglement_lib; at most 1,000).
     active_variance : float or None
-        ``None`` (default): average over all dims; a number: only over dims whose variance exceeds it.
+        `None` (default): average over all dims; a number: only over dims whose variance exceeds it.
 
     Returns
     -------
     MetricResult
-        ``value`` in [0, 1]; ``details``: ``mi_matrix`` (d, K), ``factor_entropy``,
-        ``normalized_mi`` (d, K), ``gap_per_dim`` (d), ``top_factor_per_dim``, ``second_factor_per_dim``,
-        ``active_dims`` (the dims averaged over).
+        `value` in [0, 1]; `details`: `mi_matrix` (d, K), `factor_entropy`,
+        `normalized_mi` (d, K), `gap_per_dim` (d), `top_factor_per_dim`, `second_factor_per_dim`,
+        `active_dims` (the dims averaged over).
     """
     codes, factors = check_codes_and_factors(codes, factors)
     check_two_factors(factors, "MIG-sup")

@@ -1,4 +1,5 @@
-"""Modularity (Ridgeway and Mozer, "Learning deep disentangled embeddings with the F-statistic loss", NeurIPS 2018)."""
+"""Modularity (Ridgeway and Mozer, "Learning deep disentangled embeddings with the F-statistic loss", NeurIPS
+2018)."""
 
 from __future__ import annotations
 
@@ -14,11 +15,11 @@ __all__ = ["modularity", "modularity_from_mi"]
 def modularity_from_mi(mi_matrix: np.ndarray) -> np.ndarray:
     r"""Per-code-dim modularity from a (d, K) MI matrix, K >= 2.
 
-    .. math::
-
-        \theta_i = \max_k M_{ik}, \quad
-        \delta_i = \frac{\sum_k M_{ik}^2 - \theta_i^2}{\theta_i^2 (K - 1)}, \quad
-        \mathrm{modularity}_i = 1 - \delta_i \ (0 \text{ where } \theta_i = 0).
+    $$
+    \theta_i = \max_k M_{ik}, \quad
+    \delta_i = \frac{\sum_k M_{ik}^2 - \theta_i^2}{\theta_i^2 (K - 1)}, \quad
+    \mathrm{modularity}_i = 1 - \delta_i \ (0 \text{ where } \theta_i = 0).
+    $$
     """
     squared = np.square(mi_matrix)
     max_squared = squared.max(axis=1)
@@ -33,21 +34,22 @@ def modularity_from_mi(mi_matrix: np.ndarray) -> np.ndarray:
 def modularity(codes, factors, *, bins: int = 20) -> MetricResult:
     r"""Modularity score: how much each code dim depends on a single factor.
 
-    With :math:`M_{ik} = I(\mathrm{disc}(z_i); v_k)` (the histogram MI matrix of :func:`~dismetrics.mig`),
-    every code dim gets :math:`1 - \delta_i` (see :func:`modularity_from_mi`) and the score is the mean
-    over **all** code dims, collapsed ones (no information: score 0) included. So a perfect code with
-    5 of its 10 dims collapsed scores about 0.5-0.6, not 1; ``details["per_dim"]`` shows which dims
-    pull the mean down.
+    With $M_{ik} = I(\mathrm{disc}(z_i); v_k)$ (the histogram MI matrix of
+    [`mig`][dismetrics.metrics.mig.mig]), every code dim gets $1 - \delta_i$ (see
+    [`modularity_from_mi`][dismetrics.metrics.modularity.modularity_from_mi]) and the score is the mean over
+    **all** code dims, collapsed ones (no information: score 0) included. So a perfect code with 5 of its 10
+    dims collapsed scores about 0.5-0.6, not 1; `details["per_dim"]` shows which dims pull the mean down.
 
     The score is in [0, 1]. Reference settings (disentanglement_lib): 10,000 points, 20 equal-width
-    bins per dim (``bins`` at most 1,000, :data:`dismetrics._validation.MAX_BINS`). The
-    explicitness half of Ridgeway and Mozer's metric is :func:`dismetrics.explicitness`.
+    bins per dim (`bins` at most 1,000, [`dismetrics._validation.MAX_BINS`][dismetrics._validation.MAX_BINS]).
+    The explicitness half of Ridgeway and Mozer's metric is
+    [`dismetrics.explicitness`][dismetrics.metrics.explicitness.explicitness].
 
     Returns
     -------
     MetricResult
-        ``value``: the mean modularity; ``details``: ``per_dim`` (d), ``mi_matrix`` (d, K),
-        ``top_factor_per_dim`` (d).
+        `value`: the mean modularity; `details`: `per_dim` (d), `mi_matrix` (d, K),
+        `top_factor_per_dim` (d).
     """
     codes, factors = check_codes_and_factors(codes, factors)
     if factors.shape[1] < 2:

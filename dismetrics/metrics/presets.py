@@ -1,9 +1,10 @@
 """Named settings of the metrics (METRICS.md, "Presets").
 
-``"disentanglement_lib"`` (the default) is the study of Locatello et al. (ICML 2019) as run by
-disentanglement_lib; ``"wtc_paper"`` the settings of the Wasserstein-TC paper (Xiao & Wang): 12,800
+`"disentanglement_lib"` (the default) is the study of Locatello et al. (ICML 2019) as run by
+disentanglement_lib; `"wtc_paper"` the settings of the Wasserstein-TC paper (Xiao & Wang): 12,800
 points for the variance estimate and WDG, "collapsed" meaning variance < 0.05, 50 repeats. A metric
-reads its defaults with :func:`preset_params`; any single parameter the user passes overrides them.
+reads its defaults with [`preset_params`][dismetrics.metrics.presets.preset_params]; any single parameter the
+user passes overrides them.
 """
 
 from __future__ import annotations
@@ -35,15 +36,15 @@ _WTC_PAPER: dict[str, dict[str, Any]] = {
     "wdg": {"n": 12_800},
 }
 
-#: preset name -> metric name -> parameter -> value.
 PRESETS: dict[str, dict[str, dict[str, Any]]] = {
     "disentanglement_lib": _DISENTANGLEMENT_LIB,
     "wtc_paper": _WTC_PAPER,
 }
+"""The named settings: preset name -> metric name -> parameter -> value."""
 
 
 def preset_params(preset: str, metric: str, **overrides: Any) -> dict[str, Any]:
-    """The parameters of ``metric`` under ``preset``, with every non-None override applied."""
+    """The parameters of `metric` under `preset`, with every non-None override applied."""
     check_choice(preset, name="preset", choices=tuple(PRESETS))
     params = dict(PRESETS[preset].get(metric, {}))
     params.update({key: value for key, value in overrides.items() if value is not None})

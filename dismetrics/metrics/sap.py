@@ -22,8 +22,8 @@ VARIANCE_FLOOR = 1e-12
 
 
 def sap_from_matrix(score_matrix: np.ndarray) -> tuple[float, np.ndarray]:
-    r"""SAP from a (d, K) score matrix: :math:`\frac1K \sum_k (S_{(1)k} - S_{(2)k})`, the mean gap
-    between the largest and second-largest entry of each column. Returns ``(sap, gaps)``."""
+    r"""SAP from a (d, K) score matrix: $\frac1K \sum_k (S_{(1)k} - S_{(2)k})$, the mean gap
+    between the largest and second-largest entry of each column. Returns `(sap, gaps)`."""
     score_matrix = np.asarray(score_matrix, dtype=np.float64)
     if score_matrix.ndim != 2 or score_matrix.shape[0] < 2:
         raise ValueError("the SAP score matrix needs at least two code dims (rows).")
@@ -50,10 +50,11 @@ def _squared_correlation(z, v) -> float:
 
 def sap_score_matrix(codes_train, factors_train, codes_test, factors_test, *, discrete: bool = True,
                      dual=False, n_jobs=None) -> np.ndarray:
-    """The (d, K) score matrix of SAP (see :func:`sap`); the d x K fits run in parallel threads.
+    """The (d, K) score matrix of SAP (see [`sap`][dismetrics.metrics.sap.sap]); the d x K fits run in
+    parallel threads.
 
     Each entry is an independent fit (liblinear's primal solver is deterministic and releases the
-    GIL), so the result is the same with any ``n_jobs``.
+    GIL), so the result is the same with any `n_jobs`.
     """
     d, k_count = codes_train.shape[1], factors_train.shape[1]
     if not discrete:
@@ -80,37 +81,39 @@ def sap(codes, factors, *, codes_test=None, factors_test=None, discrete: bool = 
         n_jobs=None, random_state=0) -> MetricResult:
     r"""Separated attribute predictability.
 
-    Score matrix :math:`S_{ik}`: for discrete factors, the test accuracy of a
-    ``LinearSVC(C=0.01, class_weight="balanced")`` trained on the single code dim :math:`z_i` to
-    predict :math:`v_k`; for continuous factors (``discrete=False``), the squared correlation
-    :math:`\mathrm{cov}(z_i, v_k)^2 / (\mathrm{var}\,z_i\, \mathrm{var}\,v_k)` on the training
-    sample (0 where :math:`\mathrm{var}\,z_i \le 10^{-12}`). Then
+    Score matrix $S_{ik}$: for discrete factors, the test accuracy of a
+    `LinearSVC(C=0.01, class_weight="balanced")` trained on the single code dim $z_i$ to
+    predict $v_k$; for continuous factors (`discrete=False`), the squared correlation
+    $\mathrm{cov}(z_i, v_k)^2 / (\mathrm{var}\,z_i\, \mathrm{var}\,v_k)$ on the training
+    sample (0 where $\mathrm{var}\,z_i \le 10^{-12}$). Then
 
-    .. math:: \mathrm{SAP} = \frac1K \sum_k \big(S_{(1)k} - S_{(2)k}\big)
+    $$
+    \mathrm{SAP} = \frac1K \sum_k \big(S_{(1)k} - S_{(2)k}\big)
+    $$
 
-    with :math:`S_{(1)k} \ge S_{(2)k}` the two largest entries of column k.
+    with $S_{(1)k} \ge S_{(2)k}$ the two largest entries of column k.
 
-    Reference settings (disentanglement_lib ``sap_score``): 10,000 train and 5,000 test points.
-    Without ``codes_test``/``factors_test`` the sample is split at random 2/3 : 1/3.
-    ``dual`` is LinearSVC's: ``False`` (the primal Newton solver, deterministic) is what sklearn's
-    ``dual="auto"`` picks for one feature, i.e. what the reference code gives with sklearn >= 1.5;
-    the published study ran with the old default ``dual=True`` (coordinate descent, which draws from
+    Reference settings (disentanglement_lib `sap_score`): 10,000 train and 5,000 test points.
+    Without `codes_test`/`factors_test` the sample is split at random 2/3 : 1/3.
+    `dual` is LinearSVC's: `False` (the primal Newton solver, deterministic) is what sklearn's
+    `dual="auto"` picks for one feature, i.e. what the reference code gives with sklearn >= 1.5;
+    the published study ran with the old default `dual=True` (coordinate descent, which draws from
     liblinear's process-global random generator: with it the fits run serially). The d x K fits are
-    independent and run in ``n_jobs`` threads (``None``: all cores, ``1``: serial); the result does not
-    depend on ``n_jobs``. ``random_state`` drives the random split.
+    independent and run in `n_jobs` threads (`None`: all cores, `1`: serial); the result does not
+    depend on `n_jobs`. `random_state` drives the random split.
 
     Scale: SAP is **not** invariant to rescaling a code dim, in the reference as here: LinearSVC's
     penalty (C = 0.01, the intercept penalized too) shrinks a small-scale dim's fit, so codes x 0.01
     can score 0 and codes x 1e8 score differently from codes x 1 (docs/sap.md has numbers). Codes
-    beyond the float32 range (|z| > 3.4e38) raise ``ValueError`` (liblinear runs for minutes on such
+    beyond the float32 range (|z| > 3.4e38) raise `ValueError` (liblinear runs for minutes on such
     values). A discrete factor may take at most 1,000 distinct values
-    (:data:`dismetrics._validation.MAX_CLASSES`).
+    ([`dismetrics._validation.MAX_CLASSES`][dismetrics._validation.MAX_CLASSES]).
 
     Returns
     -------
     MetricResult
-        ``value``: SAP; ``details``: ``score_matrix`` (d, K), ``gap_per_factor`` (K),
-        ``top_dim_per_factor`` (K).
+        `value`: SAP; `details`: `score_matrix` (d, K), `gap_per_factor` (K),
+        `top_dim_per_factor` (K).
     """
     if not isinstance(discrete, (bool, np.bool_)):
         raise ValueError(f"discrete must be True (classification) or False (squared correlation); got {discrete!r}.")

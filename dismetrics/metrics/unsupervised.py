@@ -1,8 +1,8 @@
 """Unsupervised scores of a representation: they need the codes only, no factors.
 
-Definitions as in disentanglement_lib's ``unsupervised_metrics`` (Locatello et al. 2019), with the
-covariance ``C = np.cov(codes.T)`` (ddof = 1). They are computed for the mean representation and,
-where an encoder gives a variance, for the sampled one (``dismetrics.evaluate`` does both): the gap
+Definitions as in disentanglement_lib's `unsupervised_metrics` (Locatello et al. 2019), with the
+covariance `C = np.cov(codes.T)` (ddof = 1). They are computed for the mean representation and,
+where an encoder gives a variance, for the sampled one (`dismetrics.evaluate` does both): the gap
 between the two is what Locatello et al. (Fig. 1) and the RTC-VAE paper discuss.
 """
 
@@ -25,9 +25,9 @@ __all__ = [
 ]
 
 
-#: The Wasserstein correlation multiplies the covariance by the variances (fourth powers of the codes):
-#: codes beyond 2**120 or below 2**-120 in magnitude are first rescaled by a power of two.
 GWC_SAFE_EXPONENT = 120
+"""The Wasserstein correlation multiplies the covariance by the variances (fourth powers of the codes):
+codes beyond `2**120` or below `2**-120` in magnitude are first rescaled by a power of two."""
 
 
 def _covariance(codes: np.ndarray) -> np.ndarray:
@@ -35,11 +35,12 @@ def _covariance(codes: np.ndarray) -> np.ndarray:
 
 
 def gaussian_tc_from_cov(cov: np.ndarray) -> float:
-    r"""Total correlation of a Gaussian with covariance ``cov``:
-    :math:`\tfrac12 (\sum_i \log C_{ii} - \log\det C)` (Prop. 1 of the RTC-VAE paper).
+    r"""Total correlation of a Gaussian with covariance `cov`:
+    $\tfrac12 (\sum_i \log C_{ii} - \log\det C)$ (Prop. 1 of the RTC-VAE paper).
 
-    ``+inf`` for a singular ``cov`` (a dim that is an exact linear function of the others);
-    :func:`gaussian_total_correlation` raises ``ValueError`` there instead.
+    `+inf` for a singular `cov` (a dim that is an exact linear function of the others);
+    [`gaussian_total_correlation`][dismetrics.metrics.unsupervised.gaussian_total_correlation] raises
+    `ValueError` there instead.
     """
     sign, logdet = np.linalg.slogdet(cov)
     if sign <= 0:
@@ -48,13 +49,15 @@ def gaussian_tc_from_cov(cov: np.ndarray) -> float:
 
 
 def gaussian_wasserstein_from_cov(cov: np.ndarray) -> float:
-    r"""Squared 2-Wasserstein distance between :math:`N(0, C)` and :math:`N(0, \mathrm{diag}\, C)`:
+    r"""Squared 2-Wasserstein distance between $N(0, C)$ and $N(0, \mathrm{diag}\, C)$:
 
-    .. math:: 2\,\mathrm{tr}\, C - 2\,\mathrm{tr} \sqrt{C\,\mathrm{diag}(C)}
+    $$
+    2\,\mathrm{tr}\, C - 2\,\mathrm{tr} \sqrt{C\,\mathrm{diag}(C)}
+    $$
 
-    where :math:`\sqrt{\cdot}` is the principal matrix square root (reference: ``scipy.linalg.sqrtm``
-    of ``C * diag(C)[:, None]``). Computed as :math:`\sum_j \sqrt{\lambda_j}` of the symmetric
-    :math:`D^{1/2} C D^{1/2}` (similar to :math:`DC`, so the same trace), which is exact and stable.
+    where $\sqrt{\cdot}$ is the principal matrix square root (reference: `scipy.linalg.sqrtm`
+    of `C * diag(C)[:, None]`). Computed as $\sum_j \sqrt{\lambda_j}$ of the symmetric
+    $D^{1/2} C D^{1/2}$ (similar to $DC$, so the same trace), which is exact and stable.
     """
     scale = np.sqrt(np.diag(cov))
     symmetric = cov * scale[:, None] * scale[None, :]
@@ -64,7 +67,7 @@ def gaussian_wasserstein_from_cov(cov: np.ndarray) -> float:
 
 def _check_not_singular(cov: np.ndarray) -> None:
     """Refuse a numerically singular covariance: the smallest eigenvalue of the correlation matrix at
-    or below ``d * eps`` times the largest (numpy's ``matrix_rank`` tolerance). The TC is then
+    or below `d * eps` times the largest (numpy's `matrix_rank` tolerance). The TC is then
     infinite, and any finite number slogdet returns for it is rounding noise."""
     d = cov.shape[0]
     std = np.sqrt(np.diag(cov))
@@ -84,7 +87,7 @@ def _check_not_singular(cov: np.ndarray) -> None:
 
 
 def _unscaled(matrix: np.ndarray, exponents: np.ndarray) -> np.ndarray:
-    """A covariance of codes rescaled by 2**-exponents (per dim, or one for all) back in the codes' units
+    """A covariance of codes rescaled by `2**-exponents` (per dim, or one for all) back in the codes' units
     (entries beyond float64 become inf)."""
     if not np.any(exponents):
         return matrix
@@ -96,18 +99,20 @@ def _unscaled(matrix: np.ndarray, exponents: np.ndarray) -> np.ndarray:
 def gaussian_total_correlation(codes) -> MetricResult:
     r"""Gaussian total correlation of the codes (nats).
 
-    .. math:: \mathrm{TC} = \tfrac12 \Big(\sum_i \log C_{ii} - \log\det C\Big)
+    $$
+    \mathrm{TC} = \tfrac12 \Big(\sum_i \log C_{ii} - \log\det C\Big)
+    $$
 
-    with ``C = np.cov(codes.T)`` (ddof = 1): the TC of the Gaussian with the codes' covariance, 0 for
+    with `C = np.cov(codes.T)` (ddof = 1): the TC of the Gaussian with the codes' covariance, 0 for
     uncorrelated dims. It depends only on the correlation matrix, so it is invariant to positive (and
     negative) rescaling and to shifting of each dim, over the whole float64 range: a dim whose largest
     magnitude is outside about [5e-91, 2e90] is first rescaled by an exact power of two (codes inside
     that range are computed as they are, so their numbers are untouched).
 
-    Raises ``ValueError`` when the TC is not finite: constant dims (log 0; drop them first) and a
+    Raises `ValueError` when the TC is not finite: constant dims (log 0; drop them first) and a
     singular covariance (a duplicated dim, or a dim that is an exact linear combination of others:
     the TC is infinite; numerically singular means the correlation matrix's smallest eigenvalue is at
-    most ``d * eps`` times its largest). ``details["covariance"]`` is ``C`` in the codes' units
+    most `d * eps` times its largest). `details["covariance"]` is `C` in the codes' units
     (entries beyond float64, for codes beyond about 1e154, are inf).
     """
     codes = check_codes(codes)
@@ -162,15 +167,16 @@ def _gwc(codes, normalized: bool) -> MetricResult:
 def gaussian_wasserstein_correlation(codes) -> MetricResult:
     r"""Gaussian Wasserstein correlation of the codes.
 
-    :math:`2\,\mathrm{tr}\,C - 2\,\mathrm{tr}\sqrt{C\,\mathrm{diag}(C)}`: the squared W2 distance between the Gaussian with the codes' covariance and the Gaussian with only
-    its diagonal (disentanglement_lib's ``gaussian_wasserstein_correlation``); 0 for uncorrelated dims.
-    ``details["normalized"]`` divides by :math:`\mathrm{tr}\,C` (see
-    :func:`gaussian_wasserstein_correlation_normalized`).
+    $2\,\mathrm{tr}\,C - 2\,\mathrm{tr}\sqrt{C\,\mathrm{diag}(C)}$: the squared W2 distance between the
+    Gaussian with the codes' covariance and the Gaussian with only its diagonal (disentanglement_lib's
+    `gaussian_wasserstein_correlation`); 0 for uncorrelated dims. `details["normalized"]` divides by
+    $\mathrm{tr}\,C$ (see
+    [`gaussian_wasserstein_correlation_normalized`][dismetrics.metrics.unsupervised.gaussian_wasserstein_correlation_normalized]).
 
-    It grows with the square of the codes' scale (rescaling every dim by s multiplies it by s**2), over
+    It grows with the square of the codes' scale (rescaling every dim by s multiplies it by `s**2`), over
     the whole float64 range (codes beyond about 1e36 or below 1e-36 in magnitude are computed after an
     exact power-of-two rescaling, where the products of variances would overflow or underflow); when
-    the value itself would exceed float64 it raises ``ValueError``.
+    the value itself would exceed float64 it raises `ValueError`.
     """
     return _gwc(codes, normalized=False)
 
@@ -179,7 +185,7 @@ def gaussian_wasserstein_correlation_normalized(codes) -> MetricResult:
     r"""Gaussian Wasserstein correlation divided by the total variance tr C.
 
     Invariant to rescaling all dims by one positive number (not one dim alone: tr C weighs the dims by
-    their variances), over the whole float64 range; ``ValueError`` when every dim is constant.
+    their variances), over the whole float64 range; `ValueError` when every dim is constant.
     """
     return _gwc(codes, normalized=True)
 
@@ -187,12 +193,14 @@ def gaussian_wasserstein_correlation_normalized(codes) -> MetricResult:
 def mutual_info_score(codes, *, bins: int = 20) -> MetricResult:
     r"""Mean pairwise discrete MI between code dims (nats).
 
-    .. math:: \frac{1}{d(d-1)} \sum_{i \ne j} I(\mathrm{disc}(z_i); \mathrm{disc}(z_j))
+    $$
+    \frac{1}{d(d-1)} \sum_{i \ne j} I(\mathrm{disc}(z_i); \mathrm{disc}(z_j))
+    $$
 
-    with the 20-bin histogram discretization of :func:`~dismetrics.mig`. Note the plug-in MI between
-    two discretized *independent* dims is positive in a finite sample (about (bins-1)^2 / (2n) nats),
-    so the score of independent codes is small but not 0. In [0, log(bins)] nats; ``bins`` is at most
-    1,000 (:data:`dismetrics._validation.MAX_BINS`).
+    with the 20-bin histogram discretization of [`mig`][dismetrics.metrics.mig.mig]. Note the plug-in MI
+    between two discretized *independent* dims is positive in a finite sample (about (bins-1)^2 / (2n) nats),
+    so the score of independent codes is small but not 0. In [0, log(bins)] nats; `bins` is at most
+    1,000 ([`dismetrics._validation.MAX_BINS`][dismetrics._validation.MAX_BINS]).
     """
     codes = check_codes(codes, min_dims=2)
     bins = check_bins(bins)

@@ -35,14 +35,14 @@ def _check_sample(values, name: str) -> np.ndarray:
 def wasserstein_1d(x, y) -> float:
     r"""Exact Wasserstein-1 distance between the empirical distributions of two 1-D samples.
 
-    .. math::
+    $$
+    W_1(x, y) = \int_{-\infty}^{\infty} |F_x(t) - F_y(t)| \, dt
+    $$
 
-        W_1(x, y) = \int_{-\infty}^{\infty} |F_x(t) - F_y(t)| \, dt
-
-    with :math:`F_x, F_y` the empirical CDFs. The samples may have any (different) sizes and hold
+    with $F_x, F_y$ the empirical CDFs. The samples may have any (different) sizes and hold
     ties. Both are sorted and merged once (O((n_x + n_y) log(n_x + n_y))); on each gap between
     consecutive values the CDF difference is an exact integer ratio. Equals
-    ``scipy.stats.wasserstein_distance(x, y)`` (unweighted) to rounding.
+    `scipy.stats.wasserstein_distance(x, y)` (unweighted) to rounding.
 
     Parameters
     ----------
@@ -89,10 +89,11 @@ def _normalized_sorted_column(column: np.ndarray, normalize) -> tuple[np.ndarray
 
 
 def normalize_codes(codes, normalize="minmax") -> np.ndarray:
-    """The codes (n, d) as :func:`wdg` sees them after ``normalize`` (float64; a constant dim -> 0).
+    """The codes (n, d) as [`wdg`][dismetrics.metrics.wdg.wdg] sees them after `normalize` (float64; a
+    constant dim -> 0).
 
-    "minmax" gives ``(z - min) / (max - min)``, "std" ``(z - min) / std(z)``, "rank" ``(rank - 1) /
-    (n - 1)`` with average ranks for ties, ``None`` ``z - min``. (Every W1 is shift invariant.)
+    "minmax" gives `(z - min) / (max - min)`, "std" `(z - min) / std(z)`, "rank" `(rank - 1) /
+    (n - 1)` with average ranks for ties, `None` `z - min`. (Every W1 is shift invariant.)
     """
     codes = np.asarray(codes)
     check_choice(normalize, name="normalize", choices=NORMALIZATIONS)
@@ -155,32 +156,34 @@ def _seed_param(random_state):
 def wdg(codes, factors, *, normalize="minmax", estimator: str = "exact", random_state=None) -> MetricResult:
     r"""Wasserstein dependency gap.
 
-    .. math::
+    $$
+    I_W(z_i, v_k) = \mathbb{E}_{p(v_k)}\big[ W_1\big(q(z_i \mid v_k),\, q(z_i)\big) \big]
+                  = \sum_u \frac{n_{k,u}}{n} \, W_1\big(\{z_i : v_k = u\},\ \{z_i\}\big)
+    $$
 
-        I_W(z_i, v_k) = \mathbb{E}_{p(v_k)}\big[ W_1\big(q(z_i \mid v_k),\, q(z_i)\big) \big]
-                      = \sum_u \frac{n_{k,u}}{n} \, W_1\big(\{z_i : v_k = u\},\ \{z_i\}\big)
-
-        \mathrm{WDG} = \frac{1}{K} \sum_k \Big( I_W(z_{i^{(k)}}, v_k) - \max_{i \ne i^{(k)}} I_W(z_i, v_k) \Big),
-        \qquad i^{(k)} = \arg\max_i I_W(z_i, v_k)
+    $$
+    \mathrm{WDG} = \frac{1}{K} \sum_k \Big( I_W(z_{i^{(k)}}, v_k) - \max_{i \ne i^{(k)}} I_W(z_i, v_k) \Big),
+    \qquad i^{(k)} = \arg\max_i I_W(z_i, v_k)
+    $$
 
     (Xiao and Wang, Eq. 12-13), with empirical distributions: for each value u of factor k, the codes
     of the points with v_k = u against all n codes of that dim, weighted by the frequency of u. The
-    1-D W1 is computed exactly from one sort per dim (see :mod:`dismetrics._kernels.wasserstein`),
+    1-D W1 is computed exactly from one sort per dim (see `dismetrics._kernels.wasserstein`),
     O(d (n log n + K n)) in all.
 
-    Codes are first normalized per dim (``normalize``), which decides what the score is invariant to.
+    Codes are first normalized per dim (`normalize`), which decides what the score is invariant to.
     W1 is unchanged by shifting both distributions and by reflecting them (z -> -z), so every choice
     is invariant to shifts and sign flips of a dim; beyond that:
 
-    * ``"minmax"`` (default, as the authors' code): each dim divided by its range (max - min). Invariant
+    * `"minmax"` (default, as the authors' code): each dim divided by its range (max - min). Invariant
       to any affine map a z + b (a != 0) of a dim. One outlier stretches the range and shrinks that
       dim's dependencies. With this normalization I_W is in [0, 1/2].
-    * ``"std"``: each dim divided by its standard deviation (ddof=0). Invariant to a z + b (a != 0);
+    * `"std"`: each dim divided by its standard deviation (ddof=0). Invariant to a z + b (a != 0);
       less sensitive to a single outlier than the range.
-    * ``"rank"``: each dim replaced by its ranks (ties get their average rank), mapped to [0, 1] by
+    * `"rank"`: each dim replaced by its ranks (ties get their average rank), mapped to [0, 1] by
       (rank - 1) / (n - 1). Invariant to any strictly monotone transform of a dim (it only sees the
       order); the marginal becomes uniform, so dims are compared on the same footing.
-    * ``None``: raw codes; the score then scales with the codes.
+    * `None`: raw codes; the score then scales with the codes.
 
     A dim whose values are all equal carries no information: its row of the dependency matrix is 0,
     never NaN (the authors' code divides by a zero range there).
@@ -189,12 +192,12 @@ def wdg(codes, factors, *, normalize="minmax", estimator: str = "exact", random_
     "rank", a perfect code of a factor with many equally likely values has I_W close to 1/3 (the mean
     |U - U'| of two uniforms) and the gap is about 1/3 when every other dim is independent of it.
 
-    ``estimator="paper_code"`` reproduces the procedure of the authors' released code, with which
+    `estimator="paper_code"` reproduces the procedure of the authors' released code, with which
     Table 1 of the paper was made; it differs from the equation in three ways:
 
     1. W1 is taken between the codes of the points with v_k = u and an independently permuted copy of
        the dim restricted to the same points (a same-size draw without replacement from the
-       marginal), not the full marginal. One permutation per dim (drawn from ``random_state``), shared
+       marginal), not the full marginal. One permutation per dim (drawn from `random_state`), shared
        by all factors. This adds a positive sampling bias (two finite samples of the same
        distribution are at W1 > 0) and randomness.
     2. Values u are averaged without weights (not by their frequency).
@@ -202,7 +205,7 @@ def wdg(codes, factors, *, normalize="minmax", estimator: str = "exact", random_
        biases the score upward (tied factors drop out instead of counting 0). Where no factor has a
        positive gap the authors' code returns NaN (mean of an empty set); here the score is 0.0.
 
-    ``"exact"`` (default) is the equation: deterministic, no permutation noise, ``random_state``
+    `"exact"` (default) is the equation: deterministic, no permutation noise, `random_state`
     unused.
 
     Paper settings: n = 12,800 points, evaluation repeated 50 times (mean and std reported).
@@ -218,14 +221,14 @@ def wdg(codes, factors, *, normalize="minmax", estimator: str = "exact", random_
     estimator : {"exact", "paper_code"}
         The equation, or the authors' released procedure.
     random_state : int, None or numpy Generator
-        Seeds the permutations of ``estimator="paper_code"``.
+        Seeds the permutations of `estimator="paper_code"`.
 
     Returns
     -------
     MetricResult
-        ``value`` is the WDG; ``details`` holds ``dependency_matrix`` (d, K) of I_W(z_i, v_k) (in
-        normalized units), ``gap_per_factor`` (K), ``top_dim_per_factor``, ``second_dim_per_factor``,
-        ``constant_dims`` (d, bool) and ``factors_averaged`` (K, bool: which gaps enter the mean).
+        `value` is the WDG; `details` holds `dependency_matrix` (d, K) of I_W(z_i, v_k) (in
+        normalized units), `gap_per_factor` (K), `top_dim_per_factor`, `second_dim_per_factor`,
+        `constant_dims` (d, bool) and `factors_averaged` (K, bool: which gaps enter the mean).
     """
     codes, factors = check_codes_and_factors(codes, factors, min_dims=2)
     normalize = check_choice(normalize, name="normalize", choices=NORMALIZATIONS)

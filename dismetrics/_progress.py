@@ -8,7 +8,7 @@ __all__ = ["progress_enabled", "progress_bar"]
 
 
 def progress_enabled(progress: bool | None) -> bool:
-    """``progress=None`` means: show a bar when stderr is a TTY."""
+    """`progress=None` means: show a bar when stderr is a TTY."""
     if progress is None:
         stream = sys.stderr
         return bool(getattr(stream, "isatty", lambda: False)())

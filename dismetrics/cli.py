@@ -1,10 +1,12 @@
-"""The shell face: ``dismetrics <command>``."""
+"""The shell face: `dismetrics <command>`."""
 
 from __future__ import annotations
 
 import argparse
+import difflib
 import inspect
 import json
+import os
 import sys
 import time
 from typing import Callable, Sequence
@@ -17,19 +19,27 @@ from .metrics import SAMPLE_METRICS, UNSUPERVISED_METRICS
 __all__ = ["main", "demo_representations", "run_demo"]
 
 DSPRITES_SIZES = (3, 6, 40, 32, 32)
-#: Metrics the demo leaves out unless asked for by name: minutes per representation at n = 10,000.
+DEMO_N = 2_000
+"""Points of the demo: 2,000 (the reference sizes of the metrics are 10,000 train / 5,000 test points;
+the demo is a first look, in seconds: pass --n 10000 for the reference size)."""
 DEMO_SLOW_METRICS = ("dci_es",)
-#: Named non-default options the demo uses to stay fast (printed with the table).
-DEMO_PARAMS: dict = {}
+"""Metrics the demo leaves out unless asked for by name: minutes per representation at n = 10,000."""
+DEMO_PARAMS: dict = {"explicitness": {"logistic": "liblinear_ovr"}, "dci": {"n_estimators": 30}, "infoe": {"max_iter": 30}}
+"""Named non-default options the demo uses to stay fast (printed with the table): the published study's
+liblinear one-vs-rest probe for explicitness (docs/explicitness.md), 30 boosting stages for DCI
+instead of 100, 30 lbfgs iterations for InfoE's probe instead of 100. Each moves the demo's values
+by less than 0.07 (explicitness; DCI and InfoE by less than 0.015)."""
+_INFOMEC = ("infom", "infoc", "infoe")
+"""Computed together by `infomec` (one MI matrix for the three) when the demo runs two or more of them."""
 
 
 def demo_representations(factors: np.ndarray, rng: np.random.Generator) -> dict[str, np.ndarray]:
     """Synthetic 10-dim representations of dSprites-shaped factors whose quality is known.
 
-    - ``perfect``: each factor (scaled to [0, 1]) in its own dim, plus 5 small-noise dims;
-    - ``rotated``: ``perfect`` with the first two factor dims rotated by 45 degrees;
-    - ``duplicated``: each factor in two dims (10 dims, no noise);
-    - ``noise``: standard normal codes, independent of the factors.
+    - `perfect`: each factor (scaled to [0, 1]) in its own dim, plus 5 small-noise dims;
+    - `rotated`: `perfect` with the first two factor dims rotated by 45 degrees;
+    - `duplicated`: each factor in two dims (10 dims, no noise);
+    - `noise`: standard normal codes, independent of the factors.
     """
     n, k = factors.shape
     scaled = factors / (np.asarray(DSPRITES_SIZES[:k]) - 1.0)
@@ -42,50 +52,160 @@ def demo_representations(factors: np.ndarray, rng: np.random.Generator) -> dict[
     return {"perfect": perfect, "rotated": rotated, "duplicated": duplicated, "noise": noise}
 
 
+class capped_threads:
+    """`with capped_threads(n):` every thread pool of this process at `n` threads
+    (`dismetrics._parallel.limit_threads`: the metrics' pools, numba, BLAS/OpenMP, torch when it is
+    loaded), then everything as it was. The demo and the quickstart run their small problems so: on 2
+    cores, two threads spin-waiting for each other made the demo's InfoM/InfoC/InfoE 2.5 times slower
+    (and 30 times under load); the numbers do not depend on it."""
+
+    # (a candidate for dismetrics._parallel, beside limit_threads)
+
+    def __init__(self, n: int):
+        self.n = max(1, int(n))
+
+    def __enter__(self):
+        import numba  # noqa: PLC0415
+
+        from ._parallel import limit_threads  # noqa: PLC0415
+
+        self.env = {key: os.environ.get(key) for key in ("DISMETRICS_NUM_THREADS", "OMP_NUM_THREADS")}
+        self.numba = numba.get_num_threads()
+        torch = sys.modules.get("torch")
+        self.torch = torch.get_num_threads() if torch is not None else None
+        try:
+            from threadpoolctl import threadpool_limits  # noqa: PLC0415
+
+            self.limiter = threadpool_limits(limits=self.n)
+        except ImportError:  # pragma: no cover - scikit-learn brings it
+            self.limiter = None
+        limit_threads(self.n)
+        return self
+
+    def __exit__(self, *exc) -> bool:
+        import numba  # noqa: PLC0415
+
+        for key, value in self.env.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+        numba.set_num_threads(self.numba)
+        torch = sys.modules.get("torch")
+        if torch is not None:
+            torch.set_num_threads(self.torch if self.torch is not None else (os.cpu_count() or 1))
+        if self.limiter is not None:
+            self.limiter.restore_original_limits()
+        return False
+
+
 def _call_metric(function: Callable, *args, random_state: int, **options) -> float:
     accepted = inspect.signature(function).parameters
     kwargs = {"random_state": random_state} if "random_state" in accepted else {}
     return float(function(*args, **kwargs, **options))
 
 
-def run_demo(n: int = 10_000, seed: int = 0, metrics: Sequence[str] | None = None, out=None) -> dict:
-    """Score the :func:`demo_representations` with every available metric and print a table."""
+def _normalized(name: str) -> str:
+    return str(name).strip().lower().replace("-", "_")
+
+
+def suggest(name: str, known: Sequence[str]) -> list[str]:
+    """The known names closest to `name` (case and `-`/`_` ignored): at most 3, best first."""
+    by_key = {}
+    for candidate in known:
+        by_key.setdefault(_normalized(candidate), candidate)
+    key = _normalized(name)
+    if key in by_key:
+        return [by_key[key]]
+    close = difflib.get_close_matches(key, list(by_key), n=3, cutoff=0.6)
+    if not close:  # a prefix: "gaussian" -> gaussian_total_correlation, ...
+        close = [k for k in by_key if k.startswith(key)][:3] if len(key) >= 3 else []
+    return [by_key[k] for k in close]
+
+
+def unknown_names_message(what: str, names: Sequence[str], known: Sequence[str]) -> str:
+    """`unknown metric(s) ['migg']; did you mean 'mig'?` (suggestions only where some are close)."""
+    hints = []
+    for name in names:
+        close = suggest(name, known)
+        if close:
+            hints.append(f"{name!r}: did you mean {' or '.join(repr(c) for c in close)}?")
+    text = f"unknown {what}(s) {list(names)}"
+    return text + ("; " + "; ".join(hints) if hints else "")
+
+
+def run_demo(n: int = DEMO_N, seed: int = 0, metrics: Sequence[str] | None = None, out=None,
+             progress: bool | None = None, threads: int | None = None) -> dict:
+    """Score the `demo_representations` with every available metric and print a table.
+
+    `n` points (default `DEMO_N`); the non-default options of `DEMO_PARAMS` keep it
+    fast and are printed. `progress`: a bar over the metrics on stderr (None: when stderr is a TTY).
+    `threads`: of every thread pool while it runs (`capped_threads`; default one fewer than
+    the cores, at least 1)."""
+    with capped_threads(max(1, (os.cpu_count() or 1) - 1) if threads is None else threads):
+        return _run_demo(n, seed, metrics, out, progress)
+
+
+def _run_demo(n: int, seed: int, metrics: Sequence[str] | None, out, progress: bool | None) -> dict:
+    from ._progress import progress_bar  # noqa: PLC0415
+
     out = out or sys.stdout
-    rng = np.random.default_rng(seed)
-    factors = rng.integers(0, DSPRITES_SIZES, size=(n, len(DSPRITES_SIZES)))
-    representations = demo_representations(factors, rng)
+    started_all = time.perf_counter()
+    known = list(SAMPLE_METRICS) + list(UNSUPERVISED_METRICS)
     if metrics:
         names = list(metrics)
     else:
-        names = [m for m in list(SAMPLE_METRICS) + list(UNSUPERVISED_METRICS) if m not in DEMO_SLOW_METRICS]
+        names = [m for m in known if m not in DEMO_SLOW_METRICS]
     unknown = [m for m in names if m not in SAMPLE_METRICS and m not in UNSUPERVISED_METRICS]
     if unknown:
-        raise SystemExit(f"unknown metric(s) {unknown}; available: {sorted(SAMPLE_METRICS) + sorted(UNSUPERVISED_METRICS)}")
+        raise SystemExit(f"dismetrics demo: {unknown_names_message('metric', unknown, known)} "
+                         "(`dismetrics metrics` lists them)")
+    rng = np.random.default_rng(seed)
+    factors = rng.integers(0, DSPRITES_SIZES, size=(n, len(DSPRITES_SIZES)))
+    representations = demo_representations(factors, rng)
     table: dict[str, dict[str, float]] = {}
-    print(f"dismetrics {__version__} demo: {n} points of dSprites-shaped factors {DSPRITES_SIZES}, seed {seed}", file=out)
-    for name in names:
-        started = time.perf_counter()
-        row = {}
-        for rep_name, codes in representations.items():
-            if name in SAMPLE_METRICS:
-                row[rep_name] = _call_metric(SAMPLE_METRICS[name], codes, factors, random_state=seed, **DEMO_PARAMS.get(name, {}))
-            else:
-                row[rep_name] = _call_metric(UNSUPERVISED_METRICS[name], codes, random_state=seed)
-        row["seconds"] = time.perf_counter() - started
-        table[name] = row
+    reference = " (the metrics' reference size is 10,000: --n 10000)" if n < 10_000 else ""
+    print(f"dismetrics {__version__} demo: n = {n:,} points{reference} of dSprites-shaped factors {DSPRITES_SIZES}, "
+          f"seed {seed}", file=out)
+    together = [m for m in names if m in _INFOMEC] if sum(m in _INFOMEC for m in names) >= 2 else []
+    shared: dict[str, dict] = {}
+    with progress_bar(total=len(names) * len(representations), desc="demo", progress=progress) as bar:
+        for name in names:
+            started = time.perf_counter()
+            row = {}
+            for rep_name, codes in representations.items():
+                if hasattr(bar, "set_postfix_str"):
+                    bar.set_postfix_str(f"{name} / {rep_name}", refresh=False)
+                if name in together:
+                    if rep_name not in shared:
+                        from .metrics.infomec import infomec  # noqa: PLC0415
+
+                        shared[rep_name] = infomec(codes, factors, random_state=seed, **DEMO_PARAMS.get("infoe", {}))
+                    row[rep_name] = float(shared[rep_name][name])
+                elif name in SAMPLE_METRICS:
+                    row[rep_name] = _call_metric(SAMPLE_METRICS[name], codes, factors, random_state=seed,
+                                                 **DEMO_PARAMS.get(name, {}))
+                else:
+                    row[rep_name] = _call_metric(UNSUPERVISED_METRICS[name], codes, random_state=seed)
+                bar.update(1)
+            row["seconds"] = time.perf_counter() - started
+            table[name] = row
     skipped = [m for m in DEMO_SLOW_METRICS if m not in names and (m in SAMPLE_METRICS or m in UNSUPERVISED_METRICS)]
     if skipped and not metrics:
         print(f"(left out as slow: {', '.join(skipped)}; name them with --metrics to include them)", file=out)
-    options = [f"{m}: {p}" for m, p in DEMO_PARAMS.items() if m in names]
+    options = [f"{m}: {', '.join(f'{k}={v!r}' for k, v in p.items())}" for m, p in DEMO_PARAMS.items() if m in names]
     if options:
-        print(f"(non-default options used for speed: {'; '.join(options)})", file=out)
+        print(f"(non-default options, for speed: {'; '.join(options)})", file=out)
+    if together:
+        print(f"({', '.join(together)} computed together, by infomec: the time is on the first of them)", file=out)
     width = max(len(n) for n in names) + 2
-    header = "metric".ljust(width) + "".join(r.rjust(12) for r in representations) + "seconds".rjust(10)
+    header = "metric".ljust(width) + "".join(r.rjust(11) for r in representations) + "seconds".rjust(9)
     print(header, file=out)
     print("-" * len(header), file=out)
     for name, row in table.items():
-        cells = "".join(f"{row[r]:12.4f}" for r in representations)
-        print(name.ljust(width) + cells + f"{row['seconds']:10.2f}", file=out)
+        cells = "".join(f"{row[r]:11.4f}" for r in representations)
+        print(name.ljust(width) + cells + f"{row['seconds']:9.2f}", file=out)
+    print(f"total {time.perf_counter() - started_all:.1f} s", file=out)
     return table
 
 
@@ -100,18 +220,23 @@ def _cmd_metrics(args: argparse.Namespace) -> int:
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
-    run_demo(n=args.n, seed=args.seed, metrics=args.metrics.split(",") if args.metrics else None)
+    if args.n < 10:
+        print(f"dismetrics demo: --n must be at least 10; got {args.n}", file=sys.stderr)
+        return 2
+    metrics = [m.strip() for m in args.metrics.split(",") if m.strip()] if args.metrics else None
+    run_demo(n=args.n, seed=args.seed, metrics=metrics)
     return 0
 
 
 def _print_summary(table, outcomes, out=None) -> None:
-    """The mean of each metric per dir, and what was skipped or rescored and why (stdout; not errors)."""
+    """The mean ± sd of each metric per dir (metrics as rows, dirs as columns, within 100 columns),
+    and what was skipped or rescored and why (stdout; not errors)."""
+    from .report import summary_text  # noqa: PLC0415
+
     out = out or sys.stdout
-    ok = table[(table["error"].fillna("") == "") & table["metric"].notna()]
-    if not ok.empty:
-        summary = ok.groupby(["model_dir", "metric"], sort=False)["value"].agg(["mean", "std", "count"]).reset_index()
-        wide = summary.pivot(index="metric", columns="model_dir", values="mean")
-        print(wide.to_string(float_format=lambda v: f"{v:.4f}"), file=out)
+    text = summary_text(table, width=100, stream=out)
+    if text:
+        print(text, file=out)
     for outcome in outcomes:
         if outcome.status == "skipped":
             print(f"skipped {outcome.model_dir}: {outcome.reason} (--force to rescore)", file=out)
@@ -119,22 +244,34 @@ def _print_summary(table, outcomes, out=None) -> None:
             print(f"rescored {outcome.model_dir}: {note}", file=out)
 
 
+def _outcome_lines(outcome) -> tuple[list[str], list[str]]:
+    """`(failures, warnings)` of one dir, known as soon as it finishes: its FAILED line, or one ERROR
+    line per metric that errored on it, and its warnings."""
+    if outcome.status == "failed":
+        return [f"FAILED {outcome.model_dir}: {outcome.reason}"], []
+    failures = []
+    for metric, failed, total, error in outcome.metric_errors():
+        repeats = f" ({failed} of {total} repeats)" if total > 1 else ""
+        failures.append(f"ERROR {outcome.model_dir}: metric {metric}{repeats}: {' '.join(error.split())}")
+    return failures, [f"warning: {outcome.model_dir}: {text}" for text in outcome.warnings]
+
+
+def _not_saved_lines(outcomes, wrote_out: bool) -> list[str]:
+    """One line per dir whose scores.json could not be written (what it says depends on --out)."""
+    where = "they are in --out only" if wrote_out else "they were not saved anywhere (pass --out)"
+    return [f"NOT SAVED {o.model_dir}: {o.write_error}; its scores were computed and {where}"
+            for o in outcomes if o.status != "failed" and o.write_error]
+
+
 def _failure_lines(outcomes, wrote_out: bool) -> tuple[list[str], list[str]]:
-    """``(failures, warnings)``: one line per failed dir, per metric that errored on a dir, per dir
+    """`(failures, warnings)`: one line per failed dir, per metric that errored on a dir, per dir
     whose scores.json could not be written (failures: exit status 1); warnings do not change it."""
     failures, warnings = [], []
     for outcome in outcomes:
-        if outcome.status == "failed":
-            failures.append(f"FAILED {outcome.model_dir}: {outcome.reason}")
-            continue
-        for metric, failed, total, error in outcome.metric_errors():
-            repeats = f" ({failed} of {total} repeats)" if total > 1 else ""
-            failures.append(f"ERROR {outcome.model_dir}: metric {metric}{repeats}: {' '.join(error.split())}")
-        if outcome.write_error:
-            where = "they are in --out only" if wrote_out else "they were not saved anywhere (pass --out)"
-            failures.append(f"NOT SAVED {outcome.model_dir}: {outcome.write_error}; its scores were computed and {where}")
-        warnings += [f"warning: {outcome.model_dir}: {text}" for text in outcome.warnings]
-    return failures, warnings
+        lines, notes = _outcome_lines(outcome)
+        failures += lines
+        warnings += notes
+    return failures + _not_saved_lines(outcomes, wrote_out), warnings
 
 
 def _write_table(table, path: str) -> None:
@@ -149,7 +286,7 @@ def _write_table(table, path: str) -> None:
 
 
 def parse_metric_params(text: str | None) -> dict | None:
-    """``--metric-params``: a JSON object ``{metric: {parameter: value}}``, or ``@FILE`` holding one."""
+    """`--metric-params`: a JSON object `{metric: {parameter: value}}`, or `@FILE` holding one."""
     if not text:
         return None
     source = "--metric-params"
@@ -174,12 +311,40 @@ def _score_error(message: str) -> None:
     print(f"dismetrics score: {message}", file=sys.stderr)
 
 
+def _dataset_names() -> list[str]:
+    from .data.registry import DATASETS  # noqa: PLC0415
+
+    try:
+        from .data.registry import _VARIANTS  # noqa: PLC0415
+    except ImportError:  # pragma: no cover
+        _VARIANTS = {}
+    return sorted(DATASETS) + sorted(_VARIANTS.values())
+
+
+def _check_dataset(name: str | None) -> str | None:
+    """None, or the message refusing a --dataset that names no data set (with the closest names)."""
+    if not name:
+        return None
+    known = _dataset_names()
+    key = str(name).lower().replace("-", "").replace("_", "")
+    if key in {k.replace("_", "") for k in known}:
+        return None
+    return f"--dataset: {unknown_names_message('data set', [name], known)}; known: {', '.join(known)}."
+
+
+def _interrupted(done: int, total: int) -> int:
+    """Ctrl-C: one line, exit status 130 (128 + SIGINT, what a shell reports for it)."""
+    print(f"interrupted: {done} of {total} dirs scored; their scores.json are intact", file=sys.stderr)
+    return 130
+
+
 def _cmd_score(args: argparse.Namespace) -> int:
     """Exit status: 0 every dir scored (or skipped) with every metric and saved; 1 a dir failed, a metric
     errored on a dir, or a file could not be written; 2 the command cannot run (bad arguments, unknown
-    metric names, a --representation that cannot be loaded, an unreachable Dask scheduler). Failures are
-    printed to stderr, one line each, also under --quiet; --out holds every computed row regardless."""
-    from .scoring import SchedulerError, load_callable, score_model_dirs, scores_table
+    metric or data-set names, a --representation that cannot be loaded, an unreachable Dask scheduler);
+    130 interrupted (Ctrl-C). Failures are printed to stderr, one line each, as each dir finishes (also
+    under --quiet); --out holds every computed row regardless."""
+    from .scoring import SchedulerError, ScoringInterrupted, load_callable, score_model_dirs, scores_table
 
     if args.out and not (args.out.endswith(".json") or args.out.endswith(".csv")):
         _score_error(f"--out must end in .json or .csv; got {args.out!r}")
@@ -199,12 +364,17 @@ def _cmd_score(args: argparse.Namespace) -> int:
     exclude = [m.strip() for m in args.exclude.split(",") if m.strip()] if args.exclude else []
     for option, names in (("--metrics", [] if metrics == "all" else metrics), ("--exclude", exclude),
                           ("--metric-params", list(metric_params or {}))):
-        stray = sorted(set(names) - set(known))
+        stray = sorted(set(names) - set(known), key=names.index)
         if stray:
-            _score_error(f"{option} names unknown metric(s) {stray}; `dismetrics metrics` lists them.")
+            _score_error(f"{option} names {unknown_names_message('metric', stray, list(known))}; "
+                         "`dismetrics metrics` lists them.")
             return 2
     if metrics != "all" and not metrics:
         _score_error("--metrics names no metric.")
+        return 2
+    problem = _check_dataset(args.dataset)
+    if problem:
+        _score_error(problem)
         return 2
     if args.representation:
         try:
@@ -212,14 +382,24 @@ def _cmd_score(args: argparse.Namespace) -> int:
         except Exception as error:  # noqa: BLE001 - the user's module may raise anything on import
             _score_error(f"--representation: {' '.join(str(error).split())}")
             return 2
+    failures: list[str] = []
+
+    def report_now(outcome) -> None:  # a failed dir is reported when it fails, not only at the end
+        lines, notes = _outcome_lines(outcome)
+        failures.extend(lines)
+        for line in lines + notes:
+            _print_above_bar(f"dismetrics score: {line}")
+
     try:
         outcomes = score_model_dirs(
             args.model_dir, jobs=args.jobs, dask_scheduler=args.dask_scheduler, force=args.force,
             progress=not args.quiet and sys.stderr.isatty(), metrics=metrics, exclude=exclude,
             repeats=args.repeats, seed=args.seed, n=args.n, n_test=args.n_test, dataset=args.dataset,
             dataset_path=args.dataset_path, representation=args.representation, metric_params=metric_params,
-            trust_model_code=args.trust_model_code,
+            trust_model_code=args.trust_model_code, on_outcome=report_now,
         )
+    except ScoringInterrupted as stop:
+        return _interrupted(sum(o.status != "failed" for o in stop.outcomes), stop.total)
     except (SchedulerError, ValueError) as error:
         _score_error(" ".join(str(error).split()))
         return 2
@@ -233,14 +413,24 @@ def _cmd_score(args: argparse.Namespace) -> int:
         except OSError as error:
             _score_error(f"cannot write --out {args.out!r} ({type(error).__name__}: {error})")
             status = 1
-    failures, warnings = _failure_lines(outcomes, wrote_out)
-    for line in failures + warnings:
+    not_saved = _not_saved_lines(outcomes, wrote_out)
+    for line in not_saved:
         _score_error(line)
     if not args.quiet:
         _print_summary(table, outcomes)
         if wrote_out:
             print(f"wrote {args.out}")
-    return 1 if failures else status
+    return 1 if failures or not_saved else status
+
+
+def _print_above_bar(line: str) -> None:
+    """A line on stderr that does not break a progress bar drawn there."""
+    try:
+        from tqdm.auto import tqdm  # noqa: PLC0415
+
+        tqdm.write(line, file=sys.stderr)
+    except ImportError:  # pragma: no cover
+        print(line, file=sys.stderr, flush=True)
 
 
 def _cmd_report(args: argparse.Namespace) -> int:
@@ -270,7 +460,8 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command")
     sub.add_parser("metrics", help="list the metrics").set_defaults(func=_cmd_metrics)
     demo = sub.add_parser("demo", help="score synthetic representations with every metric and print a table")
-    demo.add_argument("--n", type=int, default=10_000, help="number of points (default 10000)")
+    demo.add_argument("--n", type=int, default=DEMO_N,
+                      help=f"number of points (default {DEMO_N}; the metrics' reference size is 10000)")
     demo.add_argument("--seed", type=int, default=0)
     demo.add_argument("--metrics", default=None, help="comma-separated metric names (default: all)")
     demo.set_defaults(func=_cmd_demo)
@@ -305,6 +496,9 @@ def build_parser() -> argparse.ArgumentParser:
     datasets.add_argument("action", nargs="?", choices=["list", "render"], default="list")
     datasets.add_argument("name", nargs="?", default="dsprites", help="with render: the data set to render (dsprites)")
     datasets.add_argument("--path", action="append", help="NAME=PATH of a data-set file to check (repeatable)")
+    datasets.add_argument("--download", metavar="NAME", default=None,
+                          help="fetch a data set's files from its publisher into the data cache, verified: dsprites, shapes3d, "
+                               "mpi3d_toy, mpi3d_realistic, mpi3d_real, smallnorb, cars3d or all")
     datasets.set_defaults(func=_cmd_datasets)
     sub.add_parser("quickstart", help="train a beta-VAE and a control on procedural dSprites, score, report (needs [models])",
                    add_help=False)
@@ -317,6 +511,9 @@ def build_parser() -> argparse.ArgumentParser:
 def _cmd_datasets(args: argparse.Namespace) -> int:
     from .data import get_sampler, list_datasets
 
+    if args.download:
+        from .data.download import download_command
+        return download_command(args.download)
     if args.action == "render":
         if args.name != "dsprites":
             print("only procedural dsprites is rendered; the other data sets are read from your files", file=sys.stderr)
@@ -364,18 +561,24 @@ def _cmd_quickstart(rest: list[str]) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    if argv and argv[0] == "train":
-        return _cmd_train(argparse.Namespace(), argv[1:])
-    if argv and argv[0] == "quickstart":
-        return _cmd_quickstart(argv[1:])
-    if argv and argv[0] == "reexport":
-        return _cmd_reexport(argv[1:])
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    if not getattr(args, "func", None):
-        parser.print_help()
-        return 0
-    return int(args.func(args) or 0)
+    delegated = {"train": lambda rest: _cmd_train(argparse.Namespace(), rest), "quickstart": _cmd_quickstart,
+                 "reexport": _cmd_reexport}
+    if argv and argv[0] in delegated:
+        try:
+            return delegated[argv[0]](argv[1:])
+        except KeyboardInterrupt:
+            print(f"interrupted ({argv[0]})", file=sys.stderr)
+            return 130
+    try:
+        parser = build_parser()
+        args = parser.parse_args(argv)
+        if not getattr(args, "func", None):
+            parser.print_help()
+            return 0
+        return int(args.func(args) or 0)
+    except KeyboardInterrupt:  # Ctrl-C: one line, no traceback (dismetrics score says what it kept)
+        print("interrupted", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":  # pragma: no cover

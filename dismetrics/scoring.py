@@ -1,17 +1,17 @@
-"""Score model dirs: what ``dismetrics score`` runs, one model dir at a time or many in parallel.
+"""Score model dirs: what `dismetrics score` runs, one model dir at a time or many in parallel.
 
-A model dir (see :mod:`dismetrics.modeldir`) is scored from, in this order of preference:
+A model dir (see `dismetrics.modeldir`) is scored from, in this order of preference:
 
-1. a representation given as ``module:function`` or ``path/to/file.py:function`` (a numpy callable),
+1. a representation given as `module:function` or `path/to/file.py:function` (a numpy callable),
    with the data set of the config or the one given;
-2. its exported encoder (``encoder.npz``, loaded with torch alone) and the data set of its config;
-3. its ``codes.npz`` (precomputed codes and factors: the sample metrics and unsupervised scores run on
+2. its exported encoder (`encoder.npz`, loaded with torch alone) and the data set of its config;
+3. its `codes.npz` (precomputed codes and factors: the sample metrics and unsupervised scores run on
    them; the intervention metrics, which need an encoder, are left out and say so).
 
-The scores go to ``DIR/scores.json`` (atomically, merged under a lock), one entry per settings key,
+The scores go to `DIR/scores.json` (atomically, merged under a lock), one entry per settings key,
 each with a digest of what was scored (the files and the dismetrics version) and a checksum of the
 entry. A dir is skipped only when an entry with the same settings has the same digest and an intact
-checksum, unless ``force=True``; otherwise it is rescored and the outcome says why.
+checksum, unless `force=True`; otherwise it is rescored and the outcome says why.
 """
 
 from __future__ import annotations
@@ -51,6 +51,7 @@ __all__ = [
     "SCORES_FORMAT",
     "ScoreOutcome",
     "SchedulerError",
+    "ScoringInterrupted",
     "score_settings",
     "score_model_dir",
     "score_model_dirs",
@@ -59,7 +60,6 @@ __all__ = [
     "read_scores_entries",
 ]
 
-#: The hyperparameter that sets each model's regularization strength (MODELS.md's grids).
 REGULARIZATION_KEYS = {
     "beta_vae": "beta",
     "annealed_vae": "c_max",
@@ -74,23 +74,24 @@ REGULARIZATION_KEYS = {
     "wtc_wae": "gamma",
     "rtc_vae": "beta",
 }
+"""The hyperparameter that sets each model's regularization strength (MODELS.md's grids)."""
 
 ROW_COLUMNS = ["metric", "value", "repeat", "seed", "seconds", "error"]
-#: The columns of a combined score table (``scores_table``, ``dismetrics score --out``): the model's
-#: description, then the evaluation row.
 TABLE_COLUMNS = ["model_dir", "model", "dataset", "model_seed", "regularization", "regularization_value", "recon_error",
                  "steps", *ROW_COLUMNS]
+"""The columns of a combined score table (`scores_table`, `dismetrics score --out`): the model's
+description, then the evaluation row."""
 
-#: Version of the ``scores.json`` layout this module writes (format 1: one entry, no digest).
 SCORES_FORMAT = 2
-#: The sidecar file locked (``fcntl.flock``) around the read-merge-write of ``scores.json``.
+"""Version of the `scores.json` layout this module writes (format 1: one entry, no digest)."""
 LOCK_FILE = ".scores.json.lock"
-#: Largest ``scores.json`` read (a larger one is ignored: rescored and replaced).
+"""The sidecar file locked (`fcntl.flock`) around the read-merge-write of `scores.json`."""
 MAX_SCORES_BYTES = 64 << 20
-#: Seconds to wait for the lock of a ``scores.json`` before giving up on writing it.
+"""Largest `scores.json` read (a larger one is ignored: rescored and replaced)."""
 LOCK_TIMEOUT = 60.0
-#: Seconds to wait for a Dask scheduler to answer.
+"""Seconds to wait for the lock of a `scores.json` before giving up on writing it."""
 DASK_CONNECT_TIMEOUT = 5.0
+"""Seconds to wait for a Dask scheduler to answer."""
 
 
 class SchedulerError(RuntimeError):
@@ -101,11 +102,11 @@ class SchedulerError(RuntimeError):
 class ScoreOutcome:
     """What happened to one model dir.
 
-    ``status``: ``"scored"``, ``"skipped"`` (an intact entry of ``scores.json`` has these settings and
-    the digest of these inputs) or ``"failed"`` (``reason`` says why; ``rows`` is empty). ``notes``: why
-    stored scores were not reused (informational); ``warnings``: what the user should know even under
-    ``--quiet`` (a ``scores.json`` entry that fails its checksum); ``write_error``: ``scores.json`` could
-    not be written (the rows are still here). ``digest``: the digest of what was scored.
+    `status`: `"scored"`, `"skipped"` (an intact entry of `scores.json` has these settings and
+    the digest of these inputs) or `"failed"` (`reason` says why; `rows` is empty). `notes`: why
+    stored scores were not reused (informational); `warnings`: what the user should know even under
+    `--quiet` (a `scores.json` entry that fails its checksum); `write_error`: `scores.json` could
+    not be written (the rows are still here). `digest`: the digest of what was scored.
     """
 
     model_dir: str
@@ -120,7 +121,7 @@ class ScoreOutcome:
     digest: str | None = None
 
     def metric_errors(self) -> list[tuple[str, int, int, str]]:
-        """``(metric, failed repeats, repeats, first error)`` for each metric with an error row."""
+        """`(metric, failed repeats, repeats, first error)` for each metric with an error row."""
         seen: dict[str, list] = {}
         for row in self.rows:
             name = str(row.get("metric"))
@@ -142,9 +143,9 @@ def score_settings(*, metrics="all", exclude=(), repeats=1, seed=0, n=10_000, n_
     """The settings that identify a scoring run (stored in scores.json; equal settings are skipped
     when the inputs are unchanged too).
 
-    ``metric_params`` (``{metric: {parameter: value}}``, as :func:`dismetrics.evaluate.evaluate` takes
+    `metric_params` (`{metric: {parameter: value}}`, as `dismetrics.evaluate.evaluate` takes
     it) must be JSON data, since it is stored; it enters the settings only when given, so runs without
-    it keep their settings key. A ``representation`` given as ``path/to/file.py:function`` is stored
+    it keep their settings key. A `representation` given as `path/to/file.py:function` is stored
     with the file's absolute path (workers elsewhere load the same file).
     """
     settings = {
@@ -196,8 +197,8 @@ _SYS_PATH_LOCK = threading.RLock()
 
 @contextlib.contextmanager
 def _without_current_directory() -> Iterator[None]:
-    """``sys.path`` without the entries that stand for the current directory (``''``, ``'.'``, the cwd
-    itself: what ``python -m`` puts first), unless the user put them there through ``PYTHONPATH``. A
+    """`sys.path` without the entries that stand for the current directory (`''`, `'.'`, the cwd
+    itself: what `python -m` puts first), unless the user put them there through `PYTHONPATH`. A
     module of the same name in the current directory must not shadow the one the user means."""
     cwd = os.path.realpath(os.getcwd())
     explicit = {os.path.realpath(p) for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p}
@@ -235,7 +236,7 @@ def _module_from_file(path: str):
 
 
 def _representation_source(spec: str) -> str | None:
-    """The file that defines the callable of ``spec`` (hashed into the digest), or None."""
+    """The file that defines the callable of `spec` (hashed into the digest), or None."""
     source, _ = _split_spec(spec)
     if _is_file_spec(source):
         return os.path.abspath(os.path.expanduser(source))
@@ -248,11 +249,11 @@ def _representation_source(spec: str) -> str | None:
 
 
 def load_callable(spec: str) -> Callable:
-    """``"package.module:function"`` or ``"path/to/file.py:function"`` -> the function (a clear
-    ``ValueError`` if it cannot be found).
+    """`"package.module:function"` or `"path/to/file.py:function"` -> the function (a clear
+    `ValueError` if it cannot be found).
 
-    A module name is imported from the installed packages and ``PYTHONPATH``, never implicitly from the
-    current directory (``python -m`` puts it first on ``sys.path``, where a stray file of that name
+    A module name is imported from the installed packages and `PYTHONPATH`, never implicitly from the
+    current directory (`python -m` puts it first on `sys.path`, where a stray file of that name
     would shadow the module meant); a file of your own is named by its path."""
     source, attribute = _split_spec(spec)
     if _is_file_spec(source):
@@ -309,7 +310,7 @@ def _resolve_dataset_path(directory: Path, path: str) -> Path:
 
 
 def _dataset_source(directory: Path, config: dict | None, settings: dict) -> tuple[Any, Path | None, dict]:
-    """``(name, path, params)`` of the data set to score on: ``--dataset``/``--dataset-path`` when
+    """`(name, path, params)` of the data set to score on: `--dataset`/`--dataset-path` when
     given (the config's parameters are then not used), else the config's (parameters allow-listed)."""
     if settings["dataset"] or settings["dataset_path"]:
         path = Path(settings["dataset_path"]).expanduser() if settings["dataset_path"] else None
@@ -333,9 +334,9 @@ def _sampler_for(directory: Path, config: dict | None, settings: dict) -> Any:
 
 
 _FILE_DIGESTS: dict[tuple, str] = {}
-#: Files at least this large (data sets) have their digest memoized per process, on their identity,
-#: size and modification time: a data set shared by many model dirs is read once per run.
 MEMO_DIGEST_BYTES = 64 << 20
+"""Files at least this large (data sets) have their digest memoized per process, on their identity,
+size and modification time: a data set shared by many model dirs is read once per run."""
 
 
 def _file_digest(path: Path) -> str:
@@ -367,7 +368,7 @@ def _path_digest(path: Path) -> str:
 
 
 def _plan(directory: Path, config: dict | None, settings: dict) -> tuple[str, Path | None]:
-    """How the dir is scored (``"representation"``, ``"encoder"`` or ``"codes"``) and its encoder file."""
+    """How the dir is scored (`"representation"`, `"encoder"` or `"codes"`) and its encoder file."""
     encoder = encoder_path(directory, config) if config is not None else None
     if settings["representation"]:
         return "representation", encoder
@@ -383,7 +384,7 @@ def _plan(directory: Path, config: dict | None, settings: dict) -> tuple[str, Pa
 
 def _inputs(directory: Path, config: dict | None, settings: dict, kind: str, encoder: Path | None) -> dict[str, str]:
     """The digest of each input of a scoring: the config, the codes and the encoder file (those present),
-    the data set (when the scoring reads one), the file defining ``--representation``, and the version."""
+    the data set (when the scoring reads one), the file defining `--representation`, and the version."""
     inputs = {"dismetrics_version": __version__}
     for name in (CONFIG_FILE, CODES_FILE):
         if (directory / name).is_file():
@@ -406,13 +407,13 @@ def _digest(value: Any) -> str:
 
 
 def _entry_checksum(entry: dict) -> str:
-    """The checksum stored as ``rows_digest``: sha256 of the entry's every other field."""
+    """The checksum stored as `rows_digest`: sha256 of the entry's every other field."""
     return _digest({key: value for key, value in entry.items() if key != "rows_digest"})
 
 
 # ---- scores.json -------------------------------------------------------------------------------
 def _read_document(path: Path) -> tuple[dict | None, str]:
-    """``(document, problem)``: the parsed ``scores.json`` (None if absent or unusable) and what is
+    """`(document, problem)`: the parsed `scores.json` (None if absent or unusable) and what is
     wrong with it, if anything."""
     if not path.exists() and not path.is_symlink():
         return None, ""
@@ -435,9 +436,9 @@ def _read_document(path: Path) -> tuple[dict | None, str]:
 
 
 def read_scores_entries(document: Any) -> dict[str, dict]:
-    """The entries of a parsed ``scores.json``, by settings key: format 2's ``entries``, or the single
+    """The entries of a parsed `scores.json`, by settings key: format 2's `entries`, or the single
     entry of a format-1 file (which has no digest, so it is never reused). Entries that are not objects
-    with ``settings`` and a list of ``rows`` are left out."""
+    with `settings` and a list of `rows` are left out."""
     if not isinstance(document, dict):
         return {}
     if document.get("format") == SCORES_FORMAT and isinstance(document.get("entries"), dict):
@@ -454,8 +455,8 @@ def read_scores_entries(document: Any) -> dict[str, dict]:
 
 def _stored_rows(directory: Path, key: str, settings: dict, inputs: dict, digest: str,
                  outcome: ScoreOutcome) -> list[dict] | None:
-    """The rows of an intact ``scores.json`` entry for these settings and this digest, or None (with a
-    note, or a warning for an entry that fails its checksum, on ``outcome``)."""
+    """The rows of an intact `scores.json` entry for these settings and this digest, or None (with a
+    note, or a warning for an entry that fails its checksum, on `outcome`)."""
     document, problem = _read_document(directory / SCORES_FILE)
     if problem:
         outcome.notes.append(f"{problem}: rescored, and the file replaced")
@@ -495,7 +496,7 @@ def _stored_rows(directory: Path, key: str, settings: dict, inputs: dict, digest
 
 @contextlib.contextmanager
 def _locked(directory: Path) -> Iterator[None]:
-    """Hold ``DIR/.scores.json.lock`` (an exclusive ``flock``), waiting at most :data:`LOCK_TIMEOUT`."""
+    """Hold `DIR/.scores.json.lock` (an exclusive `flock`), waiting at most `LOCK_TIMEOUT`."""
     try:
         import fcntl  # noqa: PLC0415
     except ImportError:  # pragma: no cover - Windows: no lock (atomic replace still holds)
@@ -522,7 +523,7 @@ def _locked(directory: Path) -> Iterator[None]:
 
 
 def _store_entry(directory: Path, key: str, entry: dict) -> None:
-    """Merge ``entry`` into ``DIR/scores.json`` under the lock: the other settings' entries are kept."""
+    """Merge `entry` into `DIR/scores.json` under the lock: the other settings' entries are kept."""
     with _locked(directory):
         document, _ = _read_document(directory / SCORES_FILE)
         entries = read_scores_entries(document)
@@ -566,14 +567,14 @@ def _one_line(text: str) -> str:
 
 
 def score_model_dir(directory, *, force: bool = False, trust_model_code: bool = False, **settings_kwargs) -> ScoreOutcome:
-    """Score one model dir and merge its entry into ``DIR/scores.json``; never raises for a bad dir
+    """Score one model dir and merge its entry into `DIR/scores.json`; never raises for a bad dir
     (status "failed", with the reason).
 
-    Skipped (the stored rows returned) only when ``scores.json`` holds an intact entry for these
+    Skipped (the stored rows returned) only when `scores.json` holds an intact entry for these
     settings whose digest matches the inputs now; otherwise rescored, with a note saying why.
-    ``trust_model_code=True`` lets a legacy encoder file that can run code be loaded (not part of the
-    settings). A ``scores.json`` that cannot be written leaves the rows in the outcome, with
-    ``write_error`` set.
+    `trust_model_code=True` lets a legacy encoder file that can run code be loaded (not part of the
+    settings). A `scores.json` that cannot be written leaves the rows in the outcome, with
+    `write_error` set.
     """
     directory = Path(directory)
     started = time.perf_counter()
@@ -616,17 +617,65 @@ def _score_for_pool(args: tuple) -> ScoreOutcome:
     return score_model_dir(directory, force=force, trust_model_code=trust_model_code, **settings_kwargs)
 
 
+def _init_worker(threads: int) -> None:
+    """A pool worker: Ctrl-C (SIGINT, sent by a terminal to the whole process group) is ignored here;
+    the parent alone handles it and stops the workers (no traceback from each of them)."""
+    import signal  # noqa: PLC0415
+
+    from ._parallel import limit_threads  # noqa: PLC0415
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:  # the workers draw no bars: no cross-process lock (a semaphore a stopped worker would leak)
+        import threading  # noqa: PLC0415
+
+        from tqdm import tqdm  # noqa: PLC0415
+
+        tqdm.set_lock(threading.RLock())
+    except ImportError:  # pragma: no cover
+        pass
+    limit_threads(threads)
+
+
 def process_pool(jobs: int):
-    """The local pool of ``--jobs``: ``jobs`` spawned processes (not forked: forking a process that holds
+    """The local pool of `--jobs`: `jobs` spawned processes (not forked: forking a process that holds
     numba/torch/OpenMP threads can deadlock), each capping its thread pools at cpus / jobs
-    (:func:`dismetrics._parallel.limit_threads`) so that the jobs together do not oversubscribe the cores."""
+    (`dismetrics._parallel.limit_threads`) so that the jobs together do not oversubscribe the cores.
+    The workers ignore Ctrl-C: the parent stops them (`score_model_dirs`)."""
     import multiprocessing  # noqa: PLC0415
     from concurrent.futures import ProcessPoolExecutor  # noqa: PLC0415
 
-    from ._parallel import limit_threads, threads_per_worker  # noqa: PLC0415
+    from ._parallel import threads_per_worker  # noqa: PLC0415
 
     return ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("spawn"),
-                               initializer=limit_threads, initargs=(threads_per_worker(jobs),))
+                               initializer=_init_worker, initargs=(threads_per_worker(jobs),))
+
+
+def _stop_pool(pool) -> None:
+    """Cancel what has not started and end the workers now (their dirs are left as they were: a
+    `scores.json` is replaced atomically, so it is the old one or the new one, never half)."""
+    processes = list((getattr(pool, "_processes", None) or {}).values())
+    pool.shutdown(wait=False, cancel_futures=True)
+    for process in processes:
+        if process.is_alive():
+            process.terminate()
+    for process in processes:
+        process.join(timeout=5)
+        if process.is_alive():  # pragma: no cover - a worker stuck in uninterruptible I/O
+            process.kill()
+            process.join(timeout=5)
+    manager = getattr(pool, "_executor_manager_thread", None)  # it sees the workers gone and frees the queues
+    if manager is not None:
+        manager.join(timeout=10)
+
+
+class ScoringInterrupted(KeyboardInterrupt):
+    """Ctrl-C stopped `score_model_dirs`: `outcomes` are the dirs that finished (in the order of
+    the dirs given), `total` the number of dirs asked for. Every finished dir's `scores.json` is
+    written; the others are untouched (or hold only what earlier runs wrote)."""
+
+    def __init__(self, outcomes: list, total: int):
+        super().__init__(f"interrupted after {len(outcomes)} of {total} model dirs")
+        self.outcomes, self.total = outcomes, total
 
 
 def _dask_client(address: str):
@@ -650,35 +699,75 @@ def _result_or_failure(future, task: tuple, what: str) -> ScoreOutcome:
 
 
 def score_model_dirs(directories: Sequence, *, jobs: int = 1, dask_scheduler: str | None = None, force: bool = False,
-                     progress: bool = False, trust_model_code: bool = False, **settings_kwargs) -> list[ScoreOutcome]:
-    """Score many model dirs: serially (``jobs=1``), over a local process pool (``jobs > 1``), or on an
-    existing Dask distributed cluster (``dask_scheduler="tcp://host:port"``). Results come back in the
-    order of ``directories`` and are the same whichever way they ran. An unreachable or malformed
-    scheduler address raises :class:`SchedulerError` within :data:`DASK_CONNECT_TIMEOUT` seconds."""
+                     progress: bool = False, trust_model_code: bool = False,
+                     on_outcome: Callable[[ScoreOutcome], None] | None = None, **settings_kwargs) -> list[ScoreOutcome]:
+    """Score many model dirs: serially (`jobs=1`), over a local process pool (`jobs > 1`), or on an
+    existing Dask distributed cluster (`dask_scheduler="tcp://host:port"`). Results come back in the
+    order of `directories` and are the same whichever way they ran. An unreachable or malformed
+    scheduler address raises `SchedulerError` within `DASK_CONNECT_TIMEOUT` seconds.
+
+    `on_outcome(outcome)` is called in this process as each dir finishes (in the order they finish),
+    so that a failure can be reported when it happens. Ctrl-C (`KeyboardInterrupt`) cancels the dirs
+    not started, ends the pool's workers (which ignore SIGINT themselves) or cancels the Dask tasks,
+    and raises `ScoringInterrupted` (a `KeyboardInterrupt`) holding the finished outcomes."""
     score_settings(**settings_kwargs)  # bad settings raise here, once, not once per dir
     if settings_kwargs.get("representation"):  # a file path means the same file to every worker
         settings_kwargs = {**settings_kwargs, "representation": _absolute_representation_spec(settings_kwargs["representation"])}
     tasks = [(str(d), force, trust_model_code, settings_kwargs) for d in directories]
+    results: list[ScoreOutcome | None] = [None] * len(tasks)
+
+    def finished(index: int, outcome: ScoreOutcome) -> None:
+        results[index] = outcome
+        if on_outcome is not None:
+            on_outcome(outcome)
+
+    def interrupted() -> ScoringInterrupted:
+        return ScoringInterrupted([r for r in results if r is not None], len(tasks))
+
     if dask_scheduler:
         with _dask_client(dask_scheduler) as client:
+            from distributed import as_completed  # noqa: PLC0415
+
             futures = client.map(_score_for_pool, tasks, pure=False)
-            return [_result_or_failure(future, task, "the Dask task") for future, task in zip(futures, tasks)]
+            index_of = {future.key: i for i, future in enumerate(futures)}
+            try:
+                for future in as_completed(futures):
+                    i = index_of[future.key]
+                    finished(i, _result_or_failure(future, tasks[i], "the Dask task"))
+            except KeyboardInterrupt:
+                client.cancel(futures)
+                raise interrupted() from None
+            return list(results)
     from tqdm.auto import tqdm  # noqa: PLC0415
 
     bar = tqdm(total=len(tasks), desc="model dirs", unit="dir", disable=not progress)
-    outcomes: list[ScoreOutcome] = []
     try:
         if jobs <= 1 or len(tasks) <= 1:
-            for task in tasks:
-                outcomes.append(_score_for_pool(task))
+            try:
+                for i, task in enumerate(tasks):
+                    finished(i, _score_for_pool(task))
+                    bar.update(1)
+            except KeyboardInterrupt:
+                raise interrupted() from None
+            return list(results)
+        from concurrent.futures import as_completed  # noqa: PLC0415
+
+        pool = process_pool(jobs)
+        stopped = False
+        try:
+            futures = {pool.submit(_score_for_pool, task): i for i, task in enumerate(tasks)}
+            for future in as_completed(futures):
+                i = futures[future]
+                finished(i, _result_or_failure(future, tasks[i], "the worker process"))
                 bar.update(1)
-            return outcomes
-        with process_pool(jobs) as pool:
-            futures = [pool.submit(_score_for_pool, task) for task in tasks]
-            for future, task in zip(futures, tasks):
-                outcomes.append(_result_or_failure(future, task, "the worker process"))
-                bar.update(1)
-        return outcomes
+        except KeyboardInterrupt:
+            stopped = True
+            _stop_pool(pool)
+            raise interrupted() from None
+        finally:
+            if not stopped:
+                pool.shutdown(wait=True, cancel_futures=True)
+        return list(results)
     finally:
         bar.close()
 
@@ -690,11 +779,11 @@ def _number(value: Any) -> Any:
 def scores_table(outcomes: Sequence[ScoreOutcome]) -> pd.DataFrame:
     """One tidy table of every (model dir, metric, repeat) with the model's description.
 
-    Columns: ``model_dir``, ``model``, ``dataset``, ``model_seed``, ``regularization``,
-    ``regularization_value``, ``recon_error``, ``steps`` (training steps of the config), then ``metric``,
-    ``value``, ``repeat``, ``seed``, ``seconds``, ``error``. A failed dir gives one row with no
-    ``metric`` and no ``value`` whose ``error`` is the reason; a metric that failed gives its rows with
-    no ``value`` and the error.
+    Columns: `model_dir`, `model`, `dataset`, `model_seed`, `regularization`,
+    `regularization_value`, `recon_error`, `steps` (training steps of the config), then `metric`,
+    `value`, `repeat`, `seed`, `seconds`, `error`. A failed dir gives one row with no
+    `metric` and no `value` whose `error` is the reason; a metric that failed gives its rows with
+    no `value` and the error.
     """
     records = []
     for outcome in outcomes:

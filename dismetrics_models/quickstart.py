@@ -1,91 +1,288 @@
-"""``dismetrics quickstart``: the first thing a new user runs, on a CPU, in under 10 minutes.
+"""`dismetrics quickstart`: the first thing a new user runs, on a CPU, in under 10 minutes.
 
 1. procedural dSprites (rendered in-process, no download);
-2. a beta-VAE (beta = 4) trained for ``steps`` updates, and an untrained control of the same architecture
+2. a beta-VAE (beta = 4) trained for `steps` updates, and an untrained control of the same architecture
    (one update with learning rate 0: its weights stay at their seeded initialization);
-3. both scored with every metric (DCI-ES left out: minutes on its own) over ``repeats`` independent
+3. both scored with every metric (DCI-ES left out: minutes on its own) over `repeats` independent
    evaluations, for error bars;
-4. the report of ``dismetrics report`` (figures and an HTML page).
+4. the report of `dismetrics report` (figures and an HTML page).
 
-The scoring sizes are reduced so that the whole run fits the budget (``QUICKSTART_SIZES``); they are
-written into every scores.json, and ``dismetrics score`` at the reference sizes rescores the same dirs.
+It prints the time it expects at the start (from rates measured on 2 CPU cores, then from the rate
+it measures here after the first training steps). Run it again with the same `--out` and it picks up
+where it stopped: training resumes from its last checkpoint (every `CHECKPOINT_EVERY` steps), a
+finished model is reused, and scores computed with the same settings are reused; it says which, and
+why when it has to restart a model from step 0.
+
+The scoring sizes are reduced so that the whole run fits the budget (`QUICKSTART_SIZES`); they are
+written into every scores table, and `dismetrics score` at the reference sizes rescores the same dirs.
 """
 
 from __future__ import annotations
 
+import json
+import os
 import sys
 import time
 from pathlib import Path
 
-__all__ = ["QUICKSTART_SIZES", "run_quickstart", "main"]
+__all__ = ["QUICKSTART_SIZES", "REFERENCE_SECONDS", "CHECKPOINT_EVERY", "estimate_seconds", "run_quickstart", "main"]
 
-#: Scoring sizes of the quickstart (the reference sizes are 10,000 / 5,000 points and 10,000 / 5,000 votes).
-#: The beta-VAE score encodes 2 x 64 images per point, and with a conv encoder on 2 cores that forward
-#: pass is half of the scoring time: 500 / 250 points keep the whole quickstart near 8 minutes.
 QUICKSTART_SIZES = {
-    "n": 5_000,
-    "n_test": 2_500,
+    "n": 3_000,
+    "n_test": 1_500,
     "repeats": 3,
     "exclude": ["dci_es"],
-    "metric_params": {"beta_vae": {"n_train": 500, "n_eval": 250},
-                      "factor_vae": {"n_train": 1_000, "n_eval": 500, "n_variance": 5_000}},
+    "metric_params": {"beta_vae": {"n_train": 200, "n_eval": 100},
+                      "factor_vae": {"n_train": 500, "n_eval": 250, "n_variance": 3_000}},
 }
+"""Scoring sizes of the quickstart (the reference sizes are 10,000 / 5,000 points and 10,000 / 5,000 votes).
+The intervention scores encode batches of 64 images per point (the beta-VAE score two of them): on 2
+CPU cores that forward pass is most of the scoring time, hence their small samples (beta-VAE score:
+200 / 100 points, its accuracy to about +-0.05 per repeat; FactorVAE score: 500 / 250 votes; 3 repeats
+give the error bars)."""
+CHECKPOINT_EVERY = 100
+"""Training checkpoints this often (steps): an interrupted run loses at most this many steps."""
+REFERENCE_SECONDS = {"train_step": 0.085, "score_model": 65.0, "other": 20.0}
+"""Seconds on 2 CPU cores with nothing else running, at QUICKSTART_SIZES, with the quickstart's one thread
+(`run_quickstart`): per training step of the beta-VAE (the other core renders the next batches),
+to score one model (every repeat; the mean of the trained model and the control), and the rest
+(imports, the data set, the report). The estimate printed at the start scales them by the number of
+steps; after the first training steps it is redone with the rate measured here."""
+CALIBRATION_STEPS = 30
+"""The rate here is measured over this many training steps, after WARMUP_STEPS, and the estimate redone."""
+WARMUP_STEPS = 10
+SCORES_SETTINGS_FILE = "quickstart_scores.json"
+"""Name of the file, beside `quickstart_scores.csv` in each model dir, with what those scores were computed from."""
 
 
 def _say(message: str) -> None:
-    print(f"[quickstart {time.strftime('%H:%M:%S')}] {message}", flush=True)
+    try:
+        from tqdm.auto import tqdm
+
+        tqdm.write(f"[quickstart {time.strftime('%H:%M:%S')}] {message}", file=sys.stdout)
+        sys.stdout.flush()
+    except ImportError:  # pragma: no cover
+        print(f"[quickstart {time.strftime('%H:%M:%S')}] {message}", flush=True)
+
+
+def _minutes(seconds: float) -> str:
+    seconds = max(0.0, seconds)
+    return f"{seconds:.0f} s" if seconds < 90 else f"{seconds / 60:.1f} min"
+
+
+def estimate_seconds(steps_to_train: dict[str, int], models_to_score: int, *, seconds_per_step: float | None = None,
+                     sizes: dict | None = None) -> dict[str, float]:
+    """The time the quickstart expects: `{"train", "score", "other", "total"}` in seconds.
+
+    From `REFERENCE_SECONDS` (2 quiet CPU cores, at `QUICKSTART_SIZES`); with
+    `seconds_per_step` measured here, training takes that rate and scoring is scaled by the same
+    ratio to the reference (the machine's speed, as far as one rate can tell). Other sizes scale the
+    scoring time by their repeats and points."""
+    reference = REFERENCE_SECONDS
+    speed = 1.0 if seconds_per_step is None else seconds_per_step / reference["train_step"]
+    per_step = reference["train_step"] if seconds_per_step is None else seconds_per_step
+    scale = 1.0
+    if sizes is not None and sizes is not QUICKSTART_SIZES:
+        scale = (sizes.get("repeats", 3) / QUICKSTART_SIZES["repeats"]) * (
+            (sizes.get("n", 1) + sizes.get("n_test", 0)) / (QUICKSTART_SIZES["n"] + QUICKSTART_SIZES["n_test"]))
+    train = per_step * sum(max(0, s) for s in steps_to_train.values())
+    score = reference["score_model"] * models_to_score * speed * scale
+    other = reference["other"]
+    return {"train": train, "score": score, "other": other, "total": train + score + other}
+
+
+def _thread_count() -> int:
+    from dismetrics._parallel import available_threads
+
+    return available_threads()
+
+
+def _checkpoint_state(path: Path):
+    """`(step, None)` of the checkpoint in `path`, `(None, why)` if it cannot be read, `(None, None)` if none."""
+    checkpoint = path / "checkpoint.pt"
+    if not checkpoint.is_file():
+        return None, None
+    from .engine import _load_checkpoint
+
+    try:
+        return int(_load_checkpoint(checkpoint)["step"]), None
+    except (ValueError, KeyError, TypeError) as error:
+        return None, str(error)
+
+
+def _plan(name: str, path: Path, steps: int) -> tuple[int, str]:
+    """`(steps still to train, what will happen)` for one model dir of the quickstart."""
+    step, unreadable = _checkpoint_state(path)
+    if unreadable:
+        return steps, f"restarting {name} from step 0: its checkpoint cannot be read ({unreadable})"
+    if step is None:
+        if path.is_dir() and any(path.iterdir()):
+            return steps, (f"restarting {name} from step 0: {path} holds no checkpoint (the previous run stopped "
+                           f"before its first one, at step {min(CHECKPOINT_EVERY, steps)})")
+        return steps, f"training {name} ({steps:,} step{'s' if steps != 1 else ''}) into {path}"
+    if step == steps:
+        return 0, f"{name} is already there ({steps:,} step{'s' if steps != 1 else ''}, in {path}): reusing it"
+    if step < steps:
+        return steps - step, f"resuming {name} from its checkpoint at step {step:,} of {steps:,} (in {path})"
+    return steps, f"restarting {name} from step 0: its checkpoint is at step {step:,}, past the {steps:,} asked for"
+
+
+def _train(name: str, path: Path, model: str, steps: int, seed: int, spec: dict, sampler, progress, callbacks):
+    """Train (or resume, or reuse) one model dir; restarts from step 0, saying why, when the checkpoint
+    there does not belong to this run."""
+    from .engine import train
+
+    kwargs = dict(model=model, dataset=sampler, steps=steps, seed=seed, out=str(path), progress=progress,
+                  checkpoint_every=CHECKPOINT_EVERY, callbacks=callbacks, **spec)
+    try:
+        return train(resume=True, **kwargs)
+    except ValueError as error:
+        text = " ".join(str(error).split())
+        if not (text.startswith("resume:") or "checkpoint" in text):
+            raise
+        _say(f"restarting {name} from step 0: the run in {path} does not match this one ({text})")
+        return train(overwrite=True, **kwargs)
+
+
+def _scores_settings(config: dict, sizes: dict, seed: int) -> dict:
+    from dismetrics import __version__
+
+    settings = {"sizes": sizes, "seed": seed, "dismetrics": __version__, "model": config.get("model"),
+                "hyperparameters": config.get("hyperparameters"), "steps": config.get("steps"),
+                "recon_error_heldout": config.get("recon_error_heldout")}
+    return json.loads(json.dumps(settings, sort_keys=True, default=str))
+
+
+def _stored_scores(path: Path, settings: dict):
+    """The scores of an earlier run of the quickstart on this model dir, if computed with these settings."""
+    import pandas as pd
+
+    try:
+        stored = json.loads((path / SCORES_SETTINGS_FILE).read_text())
+        if stored != settings:
+            return None
+        return pd.read_csv(path / "quickstart_scores.csv", keep_default_na=False, na_values=[""])
+    except (OSError, ValueError):
+        return None
+
+
+def _scored_before(path: Path, sizes: dict, seed: int) -> bool:
+    """Whether an earlier run scored this model dir with these sizes and seed (checked in full later)."""
+    try:
+        stored = json.loads((path / SCORES_SETTINGS_FILE).read_text())
+    except (OSError, ValueError):
+        return False
+    return isinstance(stored, dict) and stored.get("sizes") == json.loads(json.dumps(sizes, sort_keys=True, default=str)) \
+        and stored.get("seed") == seed
+
+
+class _Calibration:
+    """A training callback: after `CALIBRATION_STEPS` steps of this session, the rate here and the
+    expected time left."""
+
+    def __init__(self, remaining_steps: int, models_to_score: int, sizes: dict):
+        self.remaining, self.models, self.sizes = remaining_steps, models_to_score, sizes
+        self.first = None
+        self.done = False
+
+    def __call__(self, step: int, model) -> None:
+        now = time.perf_counter()
+        if self.first is None:
+            self.first = (step + WARMUP_STEPS, None)  # the first steps are slower (allocation, caches)
+        if self.first[1] is None:
+            if step >= self.first[0]:
+                self.first = (step, now)
+            return
+        if self.done or step - self.first[0] < CALIBRATION_STEPS:
+            return
+        self.done = True
+        rate = (now - self.first[1]) / (step - self.first[0])
+        left = self.remaining - step
+        estimate = estimate_seconds({"left": left}, self.models, seconds_per_step=rate, sizes=self.sizes)
+        _say(f"measured here: {1 / rate:.1f} training steps/s; expected: training {_minutes(estimate['train'])} more, "
+             f"scoring {_minutes(estimate['score'])}, report and the rest {_minutes(estimate['other'])}; done in about "
+             f"{_minutes(estimate['total'])} (at {time.strftime('%H:%M', time.localtime(time.time() + estimate['total']))})")
 
 
 def run_quickstart(out="dismetrics-quickstart", *, steps: int = 2_000, seed: int = 0, progress: bool | None = None,
-                   sizes: dict | None = None) -> Path:
-    """Train, score and report into ``out``; returns the path of the report's index.html."""
-    import pandas as pd
+                   sizes: dict | None = None, threads: int | None = None) -> Path:
+    """Train, score and report into `out`; returns the path of the report's index.html.
 
+    `threads`: the threads of every pool while it runs (torch, numba, BLAS/OpenMP, the metrics'; the
+    default is one fewer than the cores, at least 1: training leaves a core to the thread that renders
+    the next batches). On a 2-core machine that is one thread: measured on a busy 2-core machine, two
+    threads trained 2.5 times slower than one, and the small probes of explicitness and InfoE ran 7
+    and 30 times slower (the threads spin-wait for each other); the numbers do not depend on it."""
+    from dismetrics.cli import capped_threads
+
+    with capped_threads(max(1, (os.cpu_count() or 1) - 1) if threads is None else max(1, int(threads))):
+        return _run_quickstart(out, steps=steps, seed=seed, progress=progress, sizes=sizes)
+
+
+def _run_quickstart(out, *, steps: int, seed: int, progress: bool | None, sizes: dict | None) -> Path:
     from dismetrics.data import get_sampler
     from dismetrics.evaluate import evaluate
     from dismetrics.modeldir import atomic_write_text
-    from dismetrics.report import write_report
+    from dismetrics.report import summary_text, write_report
     from dismetrics.representation import as_representation
     from dismetrics.scoring import ScoreOutcome, scores_table
 
-    from .engine import train
-
+    started = time.perf_counter()
     sizes = dict(QUICKSTART_SIZES if sizes is None else sizes)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    sampler = get_sampler("dsprites")
-    _say(f"procedural dSprites: {len(sampler.factor_sizes)} factors, sizes {list(sampler.factor_sizes)}")
     runs = {
         "beta_vae": {"model": "beta_vae", "steps": steps, "beta": 4.0},
         "untrained": {"model": "beta_vae", "steps": 1, "beta": 4.0, "lr": 0.0},
     }
+    plans = {name: _plan(name, out / name, spec["steps"]) for name, spec in runs.items()}
+    to_score = sum(not (plans[name][0] == 0 and _scored_before(out / name, sizes, seed)) for name in runs)
+    estimate = estimate_seconds({name: plan[0] for name, plan in plans.items()}, to_score, sizes=sizes)
+    cores = os.cpu_count() or 1
+    _say(f"expected: about {_minutes(estimate['total'])} on 2 CPU cores with nothing else running (training "
+         f"{_minutes(estimate['train'])}, scoring {_minutes(estimate['score'])}, the rest {_minutes(estimate['other'])}); "
+         f"this machine has {cores} core{'s' if cores != 1 else ''}, used with {_thread_count()} thread(s); the estimate "
+         f"is redone after {CALIBRATION_STEPS + WARMUP_STEPS} training steps")
+    sampler = get_sampler("dsprites")
+    _say(f"procedural dSprites: {len(sampler.factor_sizes)} factors, sizes {list(sampler.factor_sizes)}")
     outcomes = []
     for name, spec in runs.items():
         path = out / name
         spec = dict(spec)
         model, run_steps = spec.pop("model"), spec.pop("steps")
-        started = time.perf_counter()
-        _say(f"training {name} ({model}, {run_steps} steps) into {path}")
-        config = train(model=model, dataset=sampler, steps=run_steps, seed=seed, out=str(path), resume=True,
-                       progress=progress, **spec)
-        _say(f"  done in {time.perf_counter() - started:.0f} s; held-out reconstruction error {config.get('recon_error_heldout'):.1f}")
-        started = time.perf_counter()
-        _say(f"scoring {name}: every metric but {sizes['exclude']}, {sizes['repeats']} repeats")
-        frame = evaluate(as_representation(path), sampler, "all", exclude=sizes["exclude"], n=sizes["n"], n_test=sizes["n_test"],
-                         repeats=sizes["repeats"], random_state=seed, metric_params=sizes["metric_params"], progress=progress)
-        frame.to_csv(path / "quickstart_scores.csv", index=False)
-        _say(f"  done in {time.perf_counter() - started:.0f} s")
+        to_train, message = plans[name]
+        _say(message)
+        callbacks = []
+        if to_train >= 2 * (CALIBRATION_STEPS + WARMUP_STEPS):
+            callbacks.append(_Calibration(run_steps, to_score, sizes))
+        begun = time.perf_counter()
+        config = _train(name, path, model, run_steps, seed, spec, sampler, progress, callbacks)
+        recon = config.get("recon_error_heldout")
+        recon_text = f"{recon:.1f}" if isinstance(recon, (int, float)) else "not recorded"
+        _say(f"  {name} ready in {time.perf_counter() - begun:.0f} s; held-out reconstruction error {recon_text}")
+        settings = _scores_settings(config, sizes, seed)
+        frame = _stored_scores(path, settings)
+        if frame is not None:
+            _say(f"scores of {name} found in {path / 'quickstart_scores.csv'} (same model, sizes and seed): reusing them")
+        else:
+            begun = time.perf_counter()
+            _say(f"scoring {name}: every metric but {', '.join(sizes['exclude'])}, {sizes['repeats']} repeats, "
+                 f"n = {sizes['n']:,} (+ {sizes['n_test']:,} test points)")
+            frame = evaluate(as_representation(path), sampler, "all", exclude=sizes["exclude"], n=sizes["n"],
+                             n_test=sizes["n_test"], repeats=sizes["repeats"], random_state=seed,
+                             metric_params=sizes["metric_params"], progress=progress)
+            atomic_write_text(path / "quickstart_scores.csv", frame.to_csv(index=False))
+            atomic_write_text(path / SCORES_SETTINGS_FILE, json.dumps(settings, indent=1, sort_keys=True) + "\n")
+            _say(f"  done in {time.perf_counter() - begun:.0f} s")
+        frame["error"] = frame["error"].astype(object).where(frame["error"].notna(), "").astype(str)
         rows = frame[["metric", "value", "repeat", "seed", "seconds", "error"]].to_dict("records")
         outcomes.append(ScoreOutcome(str(path), "scored", rows, "", config))
     table = scores_table(outcomes)
     table_path = out / "scores.csv"
     atomic_write_text(table_path, table.to_csv(index=False))
     index = write_report([str(table_path)], out / "report")
-    ok = table[table["error"] == ""]
-    summary = ok.groupby(["metric", "model_dir"])["value"].agg(["mean", "std"]).unstack("model_dir")
-    with pd.option_context("display.width", 160, "display.max_rows", 200):
-        print(summary.to_string(float_format=lambda v: f"{v:.3f}"))
-    _say(f"report: {index}")
+    print(summary_text(table, width=100))
+    _say(f"finished in {_minutes(time.perf_counter() - started)}; report: {index}")
     return index
 
 
@@ -98,7 +295,14 @@ def main(argv=None) -> int:
     parser.add_argument("--steps", type=int, default=2_000, help="beta-VAE training steps (default 2000)")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
-    run_quickstart(args.out, steps=args.steps, seed=args.seed, progress=None)
+    if args.steps < 1:
+        parser.error(f"--steps must be at least 1; got {args.steps}")
+    try:
+        run_quickstart(args.out, steps=args.steps, seed=args.seed, progress=None)
+    except KeyboardInterrupt:
+        print(f"interrupted: run `dismetrics quickstart --out {args.out}` again to resume (training resumes from its "
+              f"last checkpoint, every {CHECKPOINT_EVERY} steps; finished models and scores are reused)", file=sys.stderr)
+        return 130
     return 0
 
 

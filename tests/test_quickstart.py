@@ -1,25 +1,77 @@
-"""The quickstart end to end, at toy sizes (the real run is the README's main job)."""
+"""The quickstart end to end, at toy sizes (the real run is the README's main job): it says how long it
+expects to take, resumes or restarts (and says which, and why), and reuses what is done."""
 
 import pytest
 
 torch = pytest.importorskip("torch")
 
 
-def test_quickstart_trains_scores_and_reports(tmp_path, monkeypatch, capsys):
+@pytest.fixture
+def one_thread():
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(previous)
+
+
+def test_quickstart_trains_scores_and_reports(tmp_path, monkeypatch, capsys, one_thread):
     from dismetrics_models import quickstart
 
     monkeypatch.setenv("DISMETRICS_CACHE", str(tmp_path / "cache"))
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        sizes = {"n": 300, "n_test": 150, "repeats": 2, "exclude": ["dci_es", "infom", "infoc", "infoe"],
-                 "metric_params": {"beta_vae": {"n_train": 60, "n_eval": 30}, "factor_vae": {"n_train": 60, "n_eval": 30, "n_variance": 300},
-                                   "dci": {"n_estimators": 10}}}
-        index = quickstart.run_quickstart(tmp_path / "qs", steps=3, progress=False, sizes=sizes)
-    finally:
-        torch.set_num_threads(previous)
+    sizes = {"n": 300, "n_test": 150, "repeats": 2, "exclude": ["dci_es", "infom", "infoc", "infoe"],
+             "metric_params": {"beta_vae": {"n_train": 60, "n_eval": 30}, "factor_vae": {"n_train": 60, "n_eval": 30, "n_variance": 300},
+                               "dci": {"n_estimators": 10}}}
+    index = quickstart.run_quickstart(tmp_path / "qs", steps=3, progress=False, sizes=sizes)
     html = index.read_text()
     assert "violin_mig.png" in html and (index.parent / "violin_mig.png").is_file()
+    assert (index.parent / "vs_recon_dsprites.png").is_file() and "No rank-correlation heatmap" in html
     table = (tmp_path / "qs" / "scores.csv").read_text()
     assert "beta_vae" in table and "factor_vae" in table and "untrained" in table
-    assert "report:" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "report:" in out and "expected: about" in out
+    summary = out[out.index("mean \u00b1 sd"):out.index("model dirs in")]
+    assert max(len(line) for line in summary.splitlines()) <= 100 and "beta-VAE score" in summary
+
+
+def test_rerun_resumes_reuses_or_restarts_and_says_so(tmp_path, monkeypatch, capsys, one_thread):
+    from dismetrics.evaluate import available_metrics
+    from dismetrics_models import quickstart
+
+    monkeypatch.setenv("DISMETRICS_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setattr(quickstart, "CALIBRATION_STEPS", 2)
+    monkeypatch.setattr(quickstart, "WARMUP_STEPS", 1)
+    sizes = {"n": 200, "n_test": 100, "repeats": 2, "exclude": [m for m in available_metrics() if m != "mig"],
+             "metric_params": {}}
+    out = tmp_path / "qs"
+
+    def run(steps):
+        quickstart.run_quickstart(out, steps=steps, progress=False, sizes=sizes)
+        return [line for line in capsys.readouterr().out.splitlines() if line.startswith("[quickstart")]
+
+    first = run(6)
+    assert any("measured here:" in line and "steps/s" in line for line in first)  # the estimate redone
+    assert any("training beta_vae (6 steps)" in line for line in first)
+    again = run(6)
+    assert any("beta_vae is already there (6 steps" in line for line in again)
+    assert any("scores of beta_vae found" in line and "reusing them" in line for line in again)
+    assert any("scores of untrained found" in line for line in again)
+    longer = run(8)
+    assert any("resuming beta_vae from its checkpoint at step 6 of 8" in line for line in longer)
+    assert any("scoring beta_vae" in line for line in longer) and any("scores of untrained found" in line for line in longer)
+    (out / "beta_vae" / "checkpoint.pt").unlink()
+    restarted = run(8)
+    assert any("restarting beta_vae from step 0" in line and "holds no checkpoint" in line for line in restarted)
+    (out / "beta_vae" / "checkpoint.pt").write_bytes(b"not a checkpoint")
+    assert any("restarting beta_vae from step 0: its checkpoint cannot be read" in line for line in run(8))
+
+
+def test_estimate():
+    from dismetrics_models.quickstart import QUICKSTART_SIZES, REFERENCE_SECONDS, estimate_seconds
+
+    reference = estimate_seconds({"beta_vae": 2000, "untrained": 1}, 2)
+    assert reference["train"] == pytest.approx(2001 * REFERENCE_SECONDS["train_step"])
+    assert reference["total"] < 10 * 60 - 70  # the promise: 10 minutes on 2 cores with the first install (about 66 s)
+    slower = estimate_seconds({"beta_vae": 1000}, 2, seconds_per_step=2 * REFERENCE_SECONDS["train_step"],
+                              sizes=QUICKSTART_SIZES)
+    assert slower["score"] == pytest.approx(2 * reference["score"]) and slower["train"] == pytest.approx(reference["train"] * 2000 / 2001)
+    assert estimate_seconds({}, 0)["total"] == REFERENCE_SECONDS["other"]

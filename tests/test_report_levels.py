@@ -60,7 +60,7 @@ def test_report_of_two_configurations_x_two_seeds_x_two_repeats(tmp_path):
 
     bars, bands, labels, legend = _draw(table)
     assert len(bars) == 4 and len(bands) == 2  # one evaluation interval per model dir, one band per configuration
-    assert labels == ["beta_tcvae\n4", "beta_vae\n4"]
+    assert labels == ["\u03b2-TCVAE\n\u03b2 = 4", "\u03b2-VAE\n\u03b2 = 4"]
     assert any("evaluation interval" in text for text in legend) and any("interval over seeds" in text for text in legend)
 
 
@@ -78,8 +78,8 @@ def test_labels_name_the_data_set_when_the_table_mixes_them_and_dirs_without_con
                          for i, v in enumerate([0.3, 0.32])]).reindex(columns=TABLE_COLUMNS)
     bare["error"] = ""
     _, bands, labels, _ = _draw(pd.concat([table, other, bare], ignore_index=True))
-    assert labels == ["plain", "beta_tcvae\n4\ndsprites", "beta_tcvae\n4\nshapes3d", "beta_vae\n4\ndsprites",
-                      "beta_vae\n4\nshapes3d"]
+    assert labels == ["plain", "\u03b2-TCVAE\n\u03b2 = 4\ndsprites", "\u03b2-TCVAE\n\u03b2 = 4\nshapes3d",
+                      "\u03b2-VAE\n\u03b2 = 4\ndsprites", "\u03b2-VAE\n\u03b2 = 4\nshapes3d"]
     assert len(bands) == 4  # the dir without a config is a configuration of one seed: no band
 
 

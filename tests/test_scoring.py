@@ -135,7 +135,9 @@ def test_cli_score_then_report(tmp_path, dirs, capsys):
     assert main(["report", out_csv, "--out", str(tmp_path / "rep")]) == 0
     html = open(tmp_path / "rep" / "index.html").read()
     pngs = sorted(p for p in os.listdir(tmp_path / "rep") if p.endswith(".png"))
-    assert "rank_correlation_toy.png" in pngs and "vs_recon_toy.png" in pngs and "violin_mig.png" in pngs
+    assert "vs_recon_toy.png" in pngs and "violin_mig.png" in pngs
+    # 4 model dirs: a warning stands in place of the rank-correlation heatmap (it needs 5)
+    assert "rank_correlation_toy.png" not in pngs and "needs at least 5 model dirs" in html
     for png in pngs:
         assert f"src='{png}'" in html
         with open(tmp_path / "rep" / png, "rb") as handle:
@@ -159,7 +161,7 @@ def test_report_reads_model_dirs_and_rejects_bad_tables(tmp_path, dirs):
     with pytest.raises(ValueError, match="not a dismetrics score table"):
         read_scores([bad])
     index = write_report([dirs[0]], tmp_path / "single")
-    assert "needs at least 3 model dirs" in index.read_text()
+    assert "needs at least 5 model dirs" in index.read_text()
 
 
 def test_codes_only_dir_without_config_is_scored(tmp_path):
@@ -235,10 +237,13 @@ def test_report_splits_violins_by_steps_only_when_budgets_differ(tmp_path):
         plt.close(fig)
         return names
 
-    assert labels(table) == ["beta_vae\n4\n0 steps", "beta_vae\n4\n1 steps"]
+    # both at most 1 step: untrained controls, told apart by their full labels
+    assert labels(table) == ["untrained\n(\u03b2-VAE)\n\u03b2 = 4\n0 steps\ntoy", "untrained\n(\u03b2-VAE)\n\u03b2 = 4\n1 step\ntoy"]
     same_budget = table.assign(steps=1)
-    assert labels(same_budget) == ["beta_vae\n4"]  # seeds of one configuration are pooled
-    assert labels(table.drop(columns="steps")) == ["beta_vae\n4"]  # tables written before the column existed
+    assert labels(same_budget) == ["untrained\n(\u03b2-VAE)"]  # seeds of one configuration are pooled
+    trained = table.assign(steps=table["steps"].map({0: 100, 1: 50}))
+    assert labels(trained) == ["\u03b2-VAE\n\u03b2 = 4\n50 steps", "\u03b2-VAE\n\u03b2 = 4\n100 steps"]  # numeric order
+    assert labels(table.drop(columns="steps")) == ["\u03b2-VAE\n\u03b2 = 4"]  # tables written before the column existed
     written = tmp_path / "all.csv"
     table.to_csv(written, index=False)
     assert "steps" in read_scores([str(written)]).columns

@@ -1,6 +1,9 @@
 """dismetrics: disentanglement metrics computed exactly as the literature defines them."""
 
-from importlib.metadata import PackageNotFoundError, version as _version
+# The one place the version is written: pyproject.toml reads it from here (setuptools' static `attr`),
+# so the installed metadata always says the same; tests/test_packaging.py checks both and the CHANGELOG.
+# It comes before the imports: submodules (scoring) read it while this module is being initialized.
+__version__ = "0.1.0"
 
 from .evaluate import evaluate, evaluate_codes, summarize
 from .metrics import (
@@ -31,11 +34,6 @@ from .metrics import (
 )
 from .representation import Representation, as_representation
 from .result import MetricResult
-
-try:
-    __version__ = _version("dismetrics")
-except PackageNotFoundError:  # running from a source tree
-    __version__ = "0.1.0"
 
 __all__ = [
     "MetricResult",

@@ -2,18 +2,18 @@
 
 Where the compiled kernels are cached
 -------------------------------------
-The kernels are compiled with ``cache=True``. By default numba writes that cache into a
-``__pycache__`` folder next to the source whenever it can, i.e. into the installed package: a shared or
+The kernels are compiled with `cache=True`. By default numba writes that cache into a
+`__pycache__` folder next to the source whenever it can, i.e. into the installed package: a shared or
 system-wide site-packages then gets files written by whichever user ran a metric first, and a
 read-only one leaves numba looking for another place. This module, imported before any kernel is
 defined, sends the cache of *these* kernels (and of no other numba code in the process) to a
 per-user folder instead, the first of these that can be written:
 
-1. ``$NUMBA_CACHE_DIR`` when it is set: numba's own setting wins, as for any numba code;
-2. ``$DISMETRICS_NUMBA_CACHE``;
-3. the user cache folder: ``$XDG_CACHE_HOME/dismetrics/numba`` (``~/.cache/dismetrics/numba``;
-   ``%LOCALAPPDATA%\\dismetrics\\numba`` on Windows, ``~/Library/Caches/dismetrics/numba`` on macOS);
-4. ``<tempdir>/dismetrics-numba-<user>``.
+1. `$NUMBA_CACHE_DIR` when it is set: numba's own setting wins, as for any numba code;
+2. `$DISMETRICS_NUMBA_CACHE`;
+3. the user cache folder: `$XDG_CACHE_HOME/dismetrics/numba` (`~/.cache/dismetrics/numba`;
+   `%LOCALAPPDATA%\\dismetrics\\numba` on Windows, `~/Library/Caches/dismetrics/numba` on macOS);
+4. `<tempdir>/dismetrics-numba-<user>`.
 
 Each installation caches under its own sub-folder (numba names it after the source folder), so two
 environments never share compiled code. Should none of these be writable, numba's own order applies.
@@ -31,7 +31,7 @@ _HERE = os.path.dirname(os.path.abspath(__file__))
 
 
 def cache_dirs() -> list[str]:
-    """Candidate folders for the compiled-kernel cache, in order of preference (``$NUMBA_CACHE_DIR``,
+    """Candidate folders for the compiled-kernel cache, in order of preference (`$NUMBA_CACHE_DIR`,
     handled by numba itself, comes before all of them)."""
     dirs = []
     if os.environ.get("DISMETRICS_NUMBA_CACHE"):
@@ -53,12 +53,12 @@ def cache_dirs() -> list[str]:
 
 
 def _install_cache_locator() -> None:
-    """Put a locator for this folder's kernels in front of numba's in-tree ``__pycache__`` one.
+    """Put a locator for this folder's kernels in front of numba's in-tree `__pycache__` one.
 
-    numba picks the first of ``CacheImpl._locator_classes`` whose ``from_function`` accepts the
+    numba picks the first of `CacheImpl._locator_classes` whose `from_function` accepts the
     function; ours accepts only functions defined in this folder, so other numba code is unaffected.
-    The names differ across numba releases (``_InTreeCacheLocator`` in older ones such as 0.58,
-    ``InTreeCacheLocator`` in newer ones), hence the lookups with and without the underscore.
+    The names differ across numba releases (`_InTreeCacheLocator` in older ones such as 0.58,
+    `InTreeCacheLocator` in newer ones), hence the lookups with and without the underscore.
     """
     try:
         from numba.core import caching

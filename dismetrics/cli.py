@@ -445,15 +445,6 @@ def _cmd_report(args: argparse.Namespace) -> int:
     return 0
 
 
-def _cmd_train(args: argparse.Namespace, rest: list[str]) -> int:
-    try:
-        from dismetrics_models.cli import main as train_main
-    except ImportError as error:  # torch missing, most likely
-        print(f"dismetrics train needs the [models] extra (PyTorch): {error}", file=sys.stderr)
-        return 2
-    return int(train_main(rest) or 0)
-
-
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="dismetrics", description="Disentanglement metrics, computed as the literature defines them.")
     parser.add_argument("--version", action="version", version=f"dismetrics {__version__}")
@@ -541,31 +532,32 @@ def _cmd_datasets(args: argparse.Namespace) -> int:
     return 0
 
 
-def _cmd_reexport(rest: list[str]) -> int:
-    try:
-        from dismetrics_models.reexport import main as reexport_main
-    except ImportError as error:  # torch missing, most likely
-        print(f"dismetrics reexport needs the [models] extra (PyTorch): {error}", file=sys.stderr)
-        return 2
-    return int(reexport_main(rest) or 0)
+#: The commands run by dismetrics_models (needs the [models] extra): name -> (module, what it does).
+DELEGATED_COMMANDS = {
+    "train": ("dismetrics_models.cli", "trains models"),
+    "quickstart": ("dismetrics_models.quickstart", "trains models"),
+    "reexport": ("dismetrics_models.reexport", "rewrites encoders with torch"),
+}
 
 
-def _cmd_quickstart(rest: list[str]) -> int:
+def _delegate(command: str, rest: list[str]) -> int:
+    """Run `command` from `dismetrics_models`, imported only now: the core never imports it otherwise."""
+    import importlib
+
+    module_name, what = DELEGATED_COMMANDS[command]
     try:
-        from dismetrics_models.quickstart import main as quickstart_main
+        module = importlib.import_module(module_name)
     except ImportError as error:  # torch missing, most likely
-        print(f"dismetrics quickstart trains models and needs the [models] extra (PyTorch): {error}", file=sys.stderr)
+        print(f"dismetrics {command} {what} and needs the [models] extra (PyTorch): {error}", file=sys.stderr)
         return 2
-    return int(quickstart_main(rest) or 0)
+    return int(module.main(rest) or 0)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    delegated = {"train": lambda rest: _cmd_train(argparse.Namespace(), rest), "quickstart": _cmd_quickstart,
-                 "reexport": _cmd_reexport}
-    if argv and argv[0] in delegated:
+    if argv and argv[0] in DELEGATED_COMMANDS:
         try:
-            return delegated[argv[0]](argv[1:])
+            return _delegate(argv[0], argv[1:])
         except KeyboardInterrupt:
             print(f"interrupted ({argv[0]})", file=sys.stderr)
             return 130

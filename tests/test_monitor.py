@@ -12,26 +12,11 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from dismetrics.data import FactorGrid  # noqa: E402
+from toy_images import SIZES, tiny_sampler  # noqa: E402
 from dismetrics.monitor import TrainingMonitor, preserve_training_state  # noqa: E402
 from dismetrics.training_curves import plot_training_curves, read_metric_curves, report_figures  # noqa: E402
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
-
-SIZES = [4, 4, 3]
-
-
-def draw_squares(factors):
-    factors = np.asarray(factors)
-    yy, xx = np.mgrid[0:64, 0:64]
-    cx, cy, half = 12 + factors[:, 0] * 12, 12 + factors[:, 1] * 12, 3 + 2 * factors[:, 2]
-    inside = (np.abs(xx[None] - cx[:, None, None]) <= half[:, None, None]) & (np.abs(yy[None] - cy[:, None, None]) <= half[:, None, None])
-    return inside[..., None].astype(np.float32)
-
-
-def tiny_sampler():
-    return FactorGrid(SIZES, observe=draw_squares, factor_names=["x", "y", "size"])
-
 
 FAST = dict(batch_size=8, heldout_size=16, log_every=2, progress=False, lr=1e-3, tc_log_every=0)
 EVAL = dict(eval_metrics=["mig", "dci"], eval_n=64, eval_n_test=32)

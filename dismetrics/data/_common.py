@@ -11,15 +11,17 @@ import numpy as np
 CACHE_ENV = "DISMETRICS_CACHE"
 
 
-def cache_dir(override: str | os.PathLike | None = None) -> Path:
-    """`override`, else `$DISMETRICS_CACHE`, else `~/.cache/dismetrics` (created if missing)."""
+def cache_dir(override: str | os.PathLike | None = None, *, create: bool = True) -> Path:
+    """`override`, else `$DISMETRICS_CACHE`, else `~/.cache/dismetrics` (created if missing, unless
+    `create=False`: a lookup that must leave no trace)."""
     if override is not None:
         path = Path(override)
     elif os.environ.get(CACHE_ENV):
         path = Path(os.environ[CACHE_ENV])
     else:
         path = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "dismetrics"
-    path.mkdir(parents=True, exist_ok=True)
+    if create:
+        path.mkdir(parents=True, exist_ok=True)
     return path
 
 

@@ -43,7 +43,7 @@ from http.client import HTTPException
 from pathlib import Path
 from typing import Callable, TextIO
 
-from ._common import CACHE_ENV
+from ._common import cache_dir as common_cache_dir
 
 __all__ = [
     "RemoteFile",
@@ -211,15 +211,8 @@ def dataset_dir(name, cache_dir: str | os.PathLike | None = None) -> Path:
 
 
 def _folder(source: DatasetSource, cache_dir) -> Path:
-    """As `dismetrics.data._common.cache_dir` resolves the cache, without creating it (a lookup
-    must leave no trace)."""
-    if cache_dir is not None:
-        root = Path(cache_dir)
-    elif os.environ.get(CACHE_ENV):
-        root = Path(os.environ[CACHE_ENV])
-    else:
-        root = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "dismetrics"
-    return root / "datasets" / source.name
+    """The data set's folder in the cache, not created (a lookup must leave no trace)."""
+    return common_cache_dir(cache_dir, create=False) / "datasets" / source.name
 
 
 def _final_path(source: DatasetSource, folder: Path) -> Path:

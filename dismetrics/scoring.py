@@ -683,11 +683,30 @@ def _dask_client(address: str):
         from distributed import Client  # noqa: PLC0415
     except ImportError:
         raise ValueError("--dask-scheduler needs the [dask] extra: pip install 'dismetrics[dask]'.") from None
-    try:
-        return Client(address, timeout=DASK_CONNECT_TIMEOUT)
-    except Exception as error:  # OSError (unreachable), ValueError/TypeError (malformed address), ...
-        raise SchedulerError(f"cannot connect to the Dask scheduler {address!r}: "
-                             f"{_one_line(f'{type(error).__name__}: {error}')}") from None
+    import re  # noqa: PLC0415
+    import threading  # noqa: PLC0415
+
+    if not isinstance(address, str) or not re.fullmatch(r"(tcp|tls|ucx|ws|wss)://[^\s/]+:\d{1,5}/?", address):
+        raise SchedulerError(f"cannot connect to the Dask scheduler {address!r}: not an address of the form "
+                             "tcp://HOST:PORT.")
+    # Connect in a helper thread with a hard bound: distributed's own timeout does not cover every way a
+    # connection can stall (an event loop left by an earlier cluster in the same process, for one).
+    result: dict[str, Any] = {}
+
+    def connect() -> None:
+        try:
+            result["client"] = Client(address, timeout=DASK_CONNECT_TIMEOUT)
+        except Exception as error:  # OSError (unreachable), ValueError/TypeError (malformed address), ...
+            result["error"] = error
+
+    thread = threading.Thread(target=connect, name="dismetrics-dask-connect", daemon=True)
+    thread.start()
+    thread.join(DASK_CONNECT_TIMEOUT + 10.0)
+    if "client" in result:
+        return result["client"]
+    error = result.get("error")
+    detail = f"{type(error).__name__}: {error}" if error is not None else f"no answer within {DASK_CONNECT_TIMEOUT + 10:.0f} s"
+    raise SchedulerError(f"cannot connect to the Dask scheduler {address!r}: {_one_line(detail)}")
 
 
 def _result_or_failure(future, task: tuple, what: str) -> ScoreOutcome:

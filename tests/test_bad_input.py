@@ -307,3 +307,21 @@ def test_wdg_std_normalization_over_the_float64_range():
     plain = dm.wdg(codes, factors, normalize="std").value
     for exponent in (-1000, 1000):  # the std underflowed to 0 (dim left raw) or overflowed to inf (gap 0)
         assert dm.wdg(codes * 2.0**exponent, factors, normalize="std").value == plain
+
+
+def test_dci_tree_node_without_a_candidate_split_becomes_a_leaf():
+    """A node whose samples differ by less than the trees' 1e-7 resolution on every dim cannot be split
+    (sklearn makes it a leaf). The numba boosting kept it open for the next level, where its stale
+    running sums gave an empty right side: ZeroDivisionError inside the kernel (met on the codes of a
+    3-step model). Here cluster 1 has class noise but no split; the numba backend agrees with sklearn."""
+    rng = np.random.default_rng(0)
+    n = 600
+    cluster = rng.integers(0, 2, n)
+    spread_in_cluster_0 = np.where(cluster == 0, rng.normal(size=n), 0.5 + 1e-9 * rng.normal(size=n))
+    codes = np.c_[cluster + 1e-9 * rng.normal(size=n), spread_in_cluster_0]
+    factors = (2 * cluster + rng.integers(0, 2, n))[:, None]
+    ours = dm.dci(codes, factors, random_state=0, n_estimators=5)
+    reference = dm.dci(codes, factors, random_state=0, n_estimators=5, backend="sklearn")
+    assert np.isfinite(ours.value)
+    assert ours.value == pytest.approx(reference.value, abs=0.05)
+    assert ours.details["informativeness_test"] == pytest.approx(reference.details["informativeness_test"], abs=0.05)

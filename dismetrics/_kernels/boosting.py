@@ -171,9 +171,10 @@ def _grow_tree(x, order, sorted_x, target, max_depth, keys, node_of, feature, th
                 last_v[m] = v
         for m in range(first, last):
             j = best_feature[m]
-            if not splittable[m] or j < 0:
-                continue
-            if best_threshold[m] == np.inf:
+            if not splittable[m] or j < 0 or best_threshold[m] == np.inf:
+                # a leaf: no candidate split (every feature's values within FEATURE_THRESHOLD of each other in
+                # this node). Its samples stay here; it must not take part in the scans of deeper levels.
+                splittable[m] = False
                 continue
             feature[m] = j
             threshold[m] = best_threshold[m]

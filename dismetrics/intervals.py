@@ -137,6 +137,17 @@ def _bootstrap_bounds(samples: np.ndarray, method: str, confidence: float, rng, 
     return low, high
 
 
+def _finite(values, *, ndim: int, name: str, shape: str) -> np.ndarray:
+    """`values` as a float64 array of rank `ndim`, all finite (a NaN score is a failed repeat: the caller
+    drops and counts it)."""
+    array = np.asarray(values, dtype=np.float64)
+    if array.ndim != ndim:
+        raise ValueError(f"{name} must be {shape}; got shape {array.shape}.")
+    if not np.isfinite(array).all():
+        raise ValueError(f"{name} must be finite: drop the NaN of failed repeats first (and count them).")
+    return array
+
+
 def mean_intervals(samples, *, method: str = DEFAULT_METHOD, confidence: float = 0.95, random_state=0,
                    n_resamples: int = DEFAULT_RESAMPLES):
     """Intervals of the means of the rows of a 2-D array `(k, n)` at once: `(low, high)` arrays.
@@ -149,11 +160,7 @@ def mean_intervals(samples, *, method: str = DEFAULT_METHOD, confidence: float =
     """
     method = _check_method(method)
     confidence = _check_confidence(confidence)
-    values = np.asarray(samples, dtype=np.float64)
-    if values.ndim != 2:
-        raise ValueError(f"samples must be a 2-D array (samples x values); got shape {values.shape}.")
-    if not np.isfinite(values).all():
-        raise ValueError("samples must be finite: drop the NaN of failed repeats first (and count them).")
+    values = _finite(samples, ndim=2, name="samples", shape="a 2-D array (samples x values)")
     k, n = values.shape
     if n < 2:
         return np.full(k, np.nan), np.full(k, np.nan)
@@ -202,11 +209,7 @@ def mean_interval(values, *, method: str = DEFAULT_METHOD, confidence: float = 0
     """
     method = _check_method(method)
     confidence = _check_confidence(confidence)
-    array = np.asarray(values, dtype=np.float64)
-    if array.ndim != 1:
-        raise ValueError(f"values must be 1-D; got shape {array.shape}.")
-    if not np.isfinite(array).all():
-        raise ValueError("values must be finite: drop the NaN of failed repeats first (and count them).")
+    array = _finite(values, ndim=1, name="values", shape="1-D")
     n = int(array.size)
     nan = float("nan")
     if n == 0:

@@ -80,8 +80,8 @@ def _mathjax_installed() -> bool:
 
 
 def test_mathjax_is_served_from_the_site(site):
-    if not _mathjax_installed():
-        pytest.skip("django-static-mathjax (the [docs] extra) is not installed: the pages load MathJax from the CDN")
+    assert _mathjax_installed(), ("django-static-mathjax (the [docs] extra, installed by the README's test command) is "
+                                  "missing: the site would load MathJax from the CDN")
     bundle = site / "javascripts" / "mathjax" / "tex-mml-chtml.js"
     assert bundle.stat().st_size > 100_000
     assert (site / "javascripts" / "mathjax" / "output" / "chtml" / "fonts" / "woff-v2" / "MathJax_Main-Regular.woff").is_file()

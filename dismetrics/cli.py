@@ -14,6 +14,7 @@ from typing import Callable, Sequence
 import numpy as np
 
 from . import __version__
+from ._parallel import capped_threads
 from .metrics import SAMPLE_METRICS, UNSUPERVISED_METRICS
 
 __all__ = ["main", "demo_representations", "run_demo"]
@@ -50,53 +51,6 @@ def demo_representations(factors: np.ndarray, rng: np.random.Generator) -> dict[
     duplicated = np.hstack([scaled, scaled]) + 0.01 * rng.standard_normal((n, 2 * k))
     noise = rng.standard_normal((n, 10))
     return {"perfect": perfect, "rotated": rotated, "duplicated": duplicated, "noise": noise}
-
-
-class capped_threads:
-    """`with capped_threads(n):` every thread pool of this process at `n` threads
-    (`dismetrics._parallel.limit_threads`: the metrics' pools, numba, BLAS/OpenMP, torch when it is
-    loaded), then everything as it was. The demo and the quickstart run their small problems so: on 2
-    cores, two threads spin-waiting for each other made the demo's InfoM/InfoC/InfoE 2.5 times slower
-    (and 30 times under load); the numbers do not depend on it."""
-
-    # (a candidate for dismetrics._parallel, beside limit_threads)
-
-    def __init__(self, n: int):
-        self.n = max(1, int(n))
-
-    def __enter__(self):
-        import numba  # noqa: PLC0415
-
-        from ._parallel import limit_threads  # noqa: PLC0415
-
-        self.env = {key: os.environ.get(key) for key in ("DISMETRICS_NUM_THREADS", "OMP_NUM_THREADS")}
-        self.numba = numba.get_num_threads()
-        torch = sys.modules.get("torch")
-        self.torch = torch.get_num_threads() if torch is not None else None
-        try:
-            from threadpoolctl import threadpool_limits  # noqa: PLC0415
-
-            self.limiter = threadpool_limits(limits=self.n)
-        except ImportError:  # pragma: no cover - scikit-learn brings it
-            self.limiter = None
-        limit_threads(self.n)
-        return self
-
-    def __exit__(self, *exc) -> bool:
-        import numba  # noqa: PLC0415
-
-        for key, value in self.env.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
-        numba.set_num_threads(self.numba)
-        torch = sys.modules.get("torch")
-        if torch is not None:
-            torch.set_num_threads(self.torch if self.torch is not None else (os.cpu_count() or 1))
-        if self.limiter is not None:
-            self.limiter.restore_original_limits()
-        return False
 
 
 def _call_metric(function: Callable, *args, random_state: int, **options) -> float:

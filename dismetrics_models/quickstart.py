@@ -213,7 +213,7 @@ def run_quickstart(out="dismetrics-quickstart", *, steps: int = 2_000, seed: int
     the next batches). On a 2-core machine that is one thread: measured on a busy 2-core machine, two
     threads trained 2.5 times slower than one, and the small probes of explicitness and InfoE ran 7
     and 30 times slower (the threads spin-wait for each other); the numbers do not depend on it."""
-    from dismetrics.cli import capped_threads
+    from dismetrics._parallel import capped_threads
 
     with capped_threads(max(1, (os.cpu_count() or 1) - 1) if threads is None else max(1, int(threads))):
         return _run_quickstart(out, steps=steps, seed=seed, progress=progress, sizes=sizes)

@@ -6,7 +6,6 @@ docs/conventions.md ("Bad input") is the summary."""
 
 from __future__ import annotations
 
-import time
 
 import numpy as np
 from scipy import stats
@@ -133,12 +132,16 @@ def test_dci_scale_invariance_where_it_holds():
     assert dm.dci(codes * 1e-6, factors, n_estimators=10).value < plain.value - 0.05
 
 
-def test_sap_refuses_codes_beyond_float32_instead_of_running_for_minutes():
+def test_sap_refuses_codes_beyond_float32_instead_of_running_for_minutes(monkeypatch):
+    from sklearn.svm import LinearSVC
+
+    def no_fit(*args, **kwargs):
+        raise AssertionError("a fit ran: the input should have been refused before it")
+
+    monkeypatch.setattr(LinearSVC, "fit", no_fit)  # a refusal, not a fit
     codes, factors = sample(300)
-    started = time.perf_counter()
     with pytest.raises(ValueError, match=r"codes holds values beyond the float32 range.*LinearSVC"):
         dm.sap(codes * 1e200, factors)
-    assert time.perf_counter() - started < 5  # a refusal, not a fit
 
 
 # ---- bins=10**9 ----------------------------------------------------------------------------------
@@ -166,10 +169,8 @@ def test_twenty_thousand_factor_values_are_refused_at_once(name):
     rng = np.random.default_rng(1)
     factors = np.c_[rng.permutation(20_000), rng.integers(0, 4, 20_000)]
     codes = np.c_[factors + rng.standard_normal(factors.shape), rng.standard_normal(20_000)]
-    started = time.perf_counter()
     with pytest.raises(ValueError, match=r"factors\[:, 0\] takes \d{1,2},\d{3} distinct values.*at most 1,000.*MAX_CLASSES"):
         getattr(dm, name)(codes, factors)
-    assert time.perf_counter() - started < 10  # refused before any fit
 
 
 def test_evaluate_huge_n_is_refused():

@@ -101,8 +101,11 @@ def test_ctrl_c_stops_the_workers_and_exits_130_with_one_line(tmp_path, jobs):
     for d in dirs:
         argv += ["--model-dir", d]
     # a session of its own: Ctrl-C in a terminal signals the whole process group, workers included
+    # SIGINT at its default in the child, as under a terminal: a test run started in the background
+    # (`cmd &` in a script) ignores SIGINT, and an ignored signal is inherited through exec
     process = subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                               start_new_session=True)
+                               start_new_session=True,
+                               preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     try:
         deadline = time.monotonic() + 180
         while not any(os.path.exists(os.path.join(d, "scores.json")) for d in dirs):

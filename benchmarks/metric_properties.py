@@ -5,30 +5,23 @@ After Carbonneau, Zaidi, Boilard, Gagnon, "Measuring disentanglement: a review o
 falls when a factor is spread over several code dims, a good explicitness metric falls when the factors
 cannot be read out. Each experiment starts from a perfect code and damages it by one parameter.
 
-Factors: a uniform grid of K = 5 factors with sizes (3, 6, 10, 8, 8). The scaled factor is
-``u_k = 2 v_k / (m_k - 1) - 1`` in [-1, 1], plus a small jitter ``N(0, 0.02^2)`` (so codes are
-continuous and the Gaussian scores stay finite). Noise dims are ``N(0, 1/3)`` (the variance of a
-uniform variable on [-1, 1]). Damage (``level`` is the swept parameter):
-
-a. ``noise``: ``z = (1 - a) u + a e``, a in 0, 0.2, ..., 1 (e noise dims).
-b. ``rotation``: a Haar-random rotation of the first k code dims, k = 0..5 (k = 1: a sign flip).
-c. ``cos_sin``: j factors (j = 0..5) are each written as two codes ``(cos t, sin t)`` with
-   ``t = (3 pi / 4) (u + 1)``, t in [0, 3 pi / 2]: neither code alone determines the factor, the
-   pair does.
-d. ``nonlinear``: ``z = sign(u) |u|^p``, p in 1, 2, 4, 8, 16, 32 (monotone, invertible).
-e. ``missing``: j factors (j = 0..5, a random subset per seed) are replaced by noise dims.
-f. ``duplicate``: j code dims (j = 0..5, a random subset per seed) are appended a second time, each
-   copy with its own jitter (an exact copy makes the covariance singular: the Gaussian TC is infinite and
-   ``gaussian_total_correlation`` raises a ValueError).
+The damaged codes are the package's known answers (``dismetrics.data.synthetic``: ``damage_map``
+defines the six damages, ``damage_sample`` draws factors and codes from a seed, ``damaged_sampler`` is
+the same map as a ``FactorGrid``): a grid of K = 5 factors with sizes (3, 6, 10, 8, 8), scaled to
+[-1, 1] plus a small jitter N(0, 0.02^2), damaged in one of six ways (``level`` is the swept parameter):
+(a) ``noise`` a = 0, 0.2, ..., 1; (b) ``rotation`` of the first k = 0..5 dims; (c) ``cos_sin`` j = 0..5
+factors spread over (cos t, sin t); (d) ``nonlinear`` p = 1, 2, 4, ..., 32; (e) ``missing`` j = 0..5
+factors; (f) ``duplicate`` j = 0..5 dims.
 
 Fixed parts of a damage (the rotation, the subsets) are drawn from the repeat's seed, so the sample
 metrics and the intervention metrics (beta-VAE, FactorVAE) see the same map. The intervention
 metrics get a ``FactorGrid`` whose observations are the damaged codes themselves and the identity
 as representation (noise dims are then a stochastic encoder: fresh noise per observation).
 
-Every metric of the package runs: ``SAMPLE_METRICS`` (DCI also gives completeness and
-informativeness from its details), ``UNSUPERVISED_METRICS`` and ``INTERVENTION_METRICS``, with the
-reduced sizes of ``SETTINGS`` (written to ``settings.json``). Output under ``--out``:
+The metrics of the study are named in ``SAMPLE``, ``INTERVENTION`` and ``UNSUPERVISED`` (DCI also
+gives completeness and informativeness from its details; a metric added to the package joins the study
+when it is named there and has a ``PROPERTY``). They run with the reduced sizes of ``SETTINGS``
+(written to ``settings.json``). Output under ``--out``:
 
 * ``raw_<experiment>.csv``: every value (written after each level, so a long run keeps its results),
 * ``<experiment>.png``: value against damage per metric, mean and +- 1 sd band over repeats,
@@ -47,7 +40,6 @@ import json
 import sys
 import time
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 
@@ -55,14 +47,15 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from dismetrics.data.synthetic import FactorGrid  # noqa: E402
+from dismetrics.data.synthetic import (  # noqa: E402
+    DAMAGE_FACTOR_SIZES as FACTOR_SIZES,
+    DAMAGE_JITTER as JITTER,
+    DAMAGE_NOISE_SD as NOISE_SD,
+    damage_sample,
+    damaged_sampler,
+)
 from dismetrics.evaluate import evaluate, evaluate_codes  # noqa: E402
-from dismetrics.metrics import SAMPLE_METRICS, UNSUPERVISED_METRICS  # noqa: E402
 
-FACTOR_SIZES = (3, 6, 10, 8, 8)
-K = len(FACTOR_SIZES)
-JITTER = 0.02
-NOISE_SD = 1.0 / np.sqrt(3.0)
 DEFAULT_OUT = ROOT / "docs" / "img" / "metric_properties"
 
 SETTINGS = {
@@ -95,97 +88,23 @@ QUICK_SETTINGS = {
 
 #: Extra rows taken from DCI's details: (row name, detail column).
 DCI_PARTS = (("dci.completeness", "detail.completeness"), ("dci.informativeness", "detail.informativeness_test"))
+#: The metrics of the study (registry names), in the order of its tables.
+SAMPLE = ("mig", "wdg", "modularity", "explicitness", "dci", "sap", "irs", "mig_sup", "dcimig", "jemmig", "infom",
+          "infoc", "infoe", "dci_es", "dci_es_size")
 INTERVENTION = ("beta_vae", "factor_vae")
+UNSUPERVISED = ("gaussian_total_correlation", "gaussian_wasserstein_correlation",
+                "gaussian_wasserstein_correlation_normalized", "mutual_info_score")
 
 
 def metric_names() -> list[str]:
     """Every row of the study: the sample metrics (DCI = disentanglement, plus its C and I), the
     intervention metrics, then the unsupervised scores."""
     names = []
-    for name in SAMPLE_METRICS:
+    for name in SAMPLE:
         names.append(name)
         if name == "dci":
             names += [part for part, _ in DCI_PARTS]
-    return names + list(INTERVENTION) + list(UNSUPERVISED_METRICS)
-
-
-# --------------------------------------------------------------------------- damage maps
-
-
-def scaled_factors(factors: np.ndarray, sizes=FACTOR_SIZES) -> np.ndarray:
-    """``u_k = 2 v_k / (m_k - 1) - 1`` in [-1, 1]."""
-    return 2.0 * np.asarray(factors, dtype=np.float64) / (np.asarray(sizes, dtype=np.float64) - 1.0) - 1.0
-
-
-def haar_rotation(k: int, rng: np.random.Generator) -> np.ndarray:
-    """A Haar-distributed k x k orthogonal matrix (QR of a Gaussian matrix, signs fixed by R's diagonal)."""
-    q, r = np.linalg.qr(rng.standard_normal((k, k)))
-    return q * np.sign(np.diag(r))[None, :]
-
-
-def _noise(rng, n, d):
-    return rng.normal(0.0, NOISE_SD, size=(n, d))
-
-
-def make_damage(experiment: str, level: float, seed: int, k: int = K) -> Callable:
-    """The map ``(u, rng) -> codes`` of one experiment at one damage level.
-
-    ``u`` are the scaled factors (n, K); ``rng`` draws the per-point randomness (jitter, noise dims);
-    the fixed parts (rotation, subsets) come from ``seed``.
-    """
-    fixed = np.random.default_rng([seed, 7919])
-    if experiment == "noise":
-        a = float(level)
-        return lambda u, rng: (1.0 - a) * u + a * _noise(rng, len(u), k)
-    if experiment == "rotation":
-        j = int(level)
-        rot = np.eye(k)
-        rot[:j, :j] = haar_rotation(j, fixed) if j > 0 else rot[:j, :j]
-        return lambda u, rng: u @ rot.T
-    if experiment == "cos_sin":
-        j = int(level)
-        spread = np.sort(fixed.permutation(k)[:j])
-        keep = np.setdiff1d(np.arange(k), spread)
-
-        def cos_sin(u, rng):
-            t = 0.75 * np.pi * (u[:, spread] + 1.0)
-            return np.concatenate([u[:, keep], np.cos(t), np.sin(t)], axis=1)
-
-        return cos_sin
-    if experiment == "nonlinear":
-        p = float(level)
-        return lambda u, rng: np.sign(u) * np.abs(u) ** p
-    if experiment == "missing":
-        j = int(level)
-        gone = fixed.permutation(k)[:j]
-
-        def missing(u, rng):
-            z = u.copy()
-            z[:, gone] = _noise(rng, len(u), j)
-            return z
-
-        return missing
-    if experiment == "duplicate":
-        j = int(level)
-        copied = np.sort(fixed.permutation(k)[:j])
-
-        def duplicate(u, rng):
-            copies = u[:, copied] + rng.normal(0.0, JITTER, size=(len(u), j))
-            return np.concatenate([u, copies], axis=1)
-
-        return duplicate
-    raise ValueError(f"unknown experiment {experiment!r}; known: {list(EXPERIMENTS)}")
-
-
-def damaged_codes(experiment: str, level: float, factors: np.ndarray, seed: int, rng: np.random.Generator) -> np.ndarray:
-    """Codes of ``factors`` under one damage: jittered scaled factors through :func:`make_damage`."""
-    u = scaled_factors(factors) + rng.normal(0.0, JITTER, size=factors.shape)
-    return make_damage(experiment, level, seed)(u, rng)
-
-
-def damaged_sampler(experiment: str, level: float, seed: int) -> FactorGrid:
-    """A grid sampler whose observations are the damaged codes (pair it with the identity encoder)."""
-    return FactorGrid(list(FACTOR_SIZES), observe=lambda factors, rng: damaged_codes(experiment, level, factors, seed, rng))
+    return names + list(INTERVENTION) + list(UNSUPERVISED)
 
 
 def _identity(observations):
@@ -265,15 +184,12 @@ def _sample_rows(frame) -> dict[str, tuple[float, str]]:
 
 def score_level(experiment: str, level: float, seed: int, settings: dict) -> list[dict]:
     """All metrics on one damaged representation (one seed): rows of the raw table."""
-    rng = np.random.default_rng(seed)
-    n = settings["n"]
-    factors = np.stack([rng.integers(0, m, size=n) for m in FACTOR_SIZES], axis=1)
-    codes = damaged_codes(experiment, level, factors, seed, rng)
+    codes, factors = damage_sample(experiment, level, settings["n"], seed)
     params = settings["metric_params"]
     sample_params = {k: v for k, v in params.items() if k not in INTERVENTION}
     start = time.perf_counter()
-    values = _sample_rows(evaluate_codes(codes, factors, repeats=1, random_state=seed,
-                                         metric_params=sample_params, progress=False))
+    values = _sample_rows(evaluate_codes(codes, factors, metrics=list(SAMPLE + UNSUPERVISED), repeats=1,
+                                         random_state=seed, metric_params=sample_params, progress=False))
     inter = evaluate(_identity, damaged_sampler(experiment, level, seed), metrics=list(INTERVENTION), repeats=1,
                      random_state=seed, metric_params={k: params[k] for k in INTERVENTION if k in params},
                      progress=False)

@@ -4,8 +4,9 @@
 
 Each benchmark times our code and its reference computation in the same process, back to back, on
 the same inputs (see each script's docstring for what the reference is): the information metrics,
-WDG, the wider metrics, DCI and SAP, the intervention scores, ``dismetrics score --jobs``, dSprites
-serving (cache vs rendering on the fly) and each model's training step against its input pipeline.
+WDG, the wider metrics, DCI and SAP, the intervention scores, ``dismetrics score --jobs``, the default
+threads against one thread with a busy competitor (``bench_loaded``), dSprites serving (cache vs
+rendering on the fly) and each model's training step against its input pipeline.
 ``--quick`` uses smaller sizes (for a smoke run); RESULTS.md is made without it. The markdown is
 rewritten after each benchmark, so an interrupted run keeps the rows it has; it records the load
 average, since timings on a busy machine understate the ratios of code that uses threads.
@@ -133,6 +134,36 @@ def train(quick):
     return rows
 
 
+def loaded(quick):
+    """Issue 16's item 7: IRS, SAP, DCI and WDG with their default threads against n_jobs=1, while a busy
+    process competes for the CPUs (ratio = serial / default; >= about 1: the parallel paths do not lose)."""
+    import bench_loaded
+
+    if quick:
+        return bench_loaded.run(2_000, 1_000, busy=1, repeats=3, sap_repeats=1, dci_repeats=1, dci_trees=10)
+    return bench_loaded.run(10_000, 5_000, busy=1, repeats=40, sap_repeats=3, dci_repeats=1, dci_trees=100)
+
+
+def score_table(quick):
+    """Issue 18: evaluate(encoder, dSprites, "all", repeats=3) with the representation table vs re-encoding, and
+    vs one full encode + the metrics on precomputed codes. The full run (scale 1) encodes 737,280 images for the
+    table and about 8.7 million for the re-encoding path; --quick runs the same at 1/64 of the data set and
+    of every size (bench_score_table.py)."""
+    import bench_score_table
+
+    out = bench_score_table.run(64 if quick else 1, repeats=3)
+    scale = f"1/{out['scale']} scale" if out["scale"] > 1 else "reference sizes"
+    same = "identical values" if out.get("values_identical") else f"max |value diff| {out.get('max_value_diff')}"
+    return [
+        {"benchmark": f"evaluate all, 3 repeats, conv encoder, dSprites ({scale}): table vs re-encoding",
+         "ours_s": out["table_s"], "reference_s": out["direct_s"], "ratio": out["table_vs_direct"],
+         "note": f"{same}; goal >= 5x"},
+        {"benchmark": f"evaluate all, 3 repeats, conv encoder, dSprites ({scale}): one full encode + metrics vs table",
+         "ours_s": out["ideal_s"], "reference_s": out["table_s"], "ratio": out["table_s"] / out["ideal_s"],
+         "note": "ratio = table / ideal; goal <= 1.3"},
+    ]
+
+
 BENCHMARKS = {
     "info_metrics": info_metrics,
     "wdg": wdg,
@@ -140,8 +171,10 @@ BENCHMARKS = {
     "predictor_metrics": predictor_metrics,
     "intervention_metrics": intervention_metrics,
     "score_jobs": score_jobs,
+    "loaded": loaded,
     "dsprites_render": dsprites_render,
     "train": train,
+    "score_table": score_table,
 }
 
 

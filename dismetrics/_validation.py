@@ -150,11 +150,35 @@ def check_codes(codes, *, name: str = "codes", min_dims: int = 1, min_samples: i
     return arr
 
 
-def check_factors(factors, *, n_samples: int | None = None, name: str = "factors") -> np.ndarray:
-    """Return `factors` as an int64 array of shape (n, K), each column with >= 2 distinct values.
+def _integral_factor_columns(arr: np.ndarray, name: str) -> np.ndarray:
+    """Discrete factor columns as int64: integers as they are, floats only when every value is integral."""
+    if arr.dtype == np.bool_ or np.issubdtype(arr.dtype, np.integer):
+        return np.ascontiguousarray(arr, dtype=np.int64)
+    if arr.size and np.abs(arr).max() >= 2.0**63:
+        raise ValueError(
+            f"{name} holds values of magnitude {np.abs(arr).max():.3g}, beyond the 64-bit integer range of factor "
+            "indices; relabel each column first, e.g. np.unique(column, return_inverse=True)[1]."
+        )
+    if not np.array_equal(arr, np.round(arr)):
+        raise ValueError(
+            f"{name} must hold integer factor indices; got non-integer floats. Discretize continuous "
+            "factors first, e.g. np.unique(column, return_inverse=True)[1] for a few distinct values, "
+            "or np.digitize(column, np.histogram_bin_edges(column, 20)[:-1]) for equal-width bins."
+        )
+    return np.ascontiguousarray(arr, dtype=np.int64)
 
-    Float arrays are accepted when every value is integral (e.g. `3.0`); anything else must be
-    discretized by the caller.
+
+def check_factors(factors, *, n_samples: int | None = None, factor_types: Sequence[str] | None = None,
+                  n_factors: int | None = None, require_variation: bool = True, name: str = "factors",
+                  rows_of: str = "codes") -> np.ndarray:
+    """The one validation of ground-truth factors (of a sample, a test split, a training part).
+
+    Checks: a 2-D real array (`n_samples` rows, matching `rows_of`; `n_factors` columns when given), finite;
+    discrete columns (all, when `factor_types` is None) hold integer indices (floats such as `3.0` are
+    accepted), continuous columns stay within the float32 range (their squared errors must not overflow);
+    with `require_variation`, every column takes at least two values (a test split need not).
+
+    Returns an int64 array when every factor is discrete, otherwise float64.
     """
     if isinstance(factors, (str, bytes)) or factors is None:
         raise ValueError(f"{name} must be a 2-D integer array of shape (n_samples, n_factors).")
@@ -164,39 +188,43 @@ def check_factors(factors, *, n_samples: int | None = None, name: str = "factors
         raise ValueError(f"{name} must be 2-D (n_samples, n_factors); got an array with shape {arr.shape}.{hint}")
     if n_samples is not None and arr.shape[0] != n_samples:
         raise ValueError(
-            f"{name} has {arr.shape[0]} rows but codes has {n_samples}; each row of {name} must give the "
-            "factors of the same sample as the corresponding row of codes."
+            f"{name} has {arr.shape[0]} rows but {rows_of} has {n_samples}; each row of {name} must give the "
+            f"factors of the same sample as the corresponding row of {rows_of}."
         )
     if arr.shape[1] < 1:
         raise ValueError(f"{name} needs at least one factor (column); got shape {arr.shape}.")
-    if arr.dtype == np.bool_:
-        arr = arr.astype(np.int64)
-    if np.issubdtype(arr.dtype, np.integer):
-        out = np.ascontiguousarray(arr, dtype=np.int64)
-    elif np.issubdtype(arr.dtype, np.floating):
-        if not np.isfinite(arr).all():
-            raise ValueError(f"{name} contains NaN or infinite values.")
-        if arr.size and np.abs(arr).max() >= 2.0**63:
-            raise ValueError(
-                f"{name} holds values of magnitude {np.abs(arr).max():.3g}, beyond the 64-bit integer range of factor "
-                "indices; relabel each column first, e.g. np.unique(column, return_inverse=True)[1]."
-            )
-        if not np.array_equal(arr, np.round(arr)):
-            raise ValueError(
-                f"{name} must hold integer factor indices; got non-integer floats. Discretize continuous "
-                "factors first, e.g. np.unique(column, return_inverse=True)[1] for a few distinct values, "
-                "or np.digitize(column, np.histogram_bin_edges(column, 20)[:-1]) for equal-width bins."
-            )
-        out = np.ascontiguousarray(arr, dtype=np.int64)
+    if n_factors is not None and arr.shape[1] != n_factors:
+        raise ValueError(f"{name} has {arr.shape[1]} factors but factors has {n_factors}; they must be the same factors.")
+    types = tuple(factor_types) if factor_types is not None else ("discrete",) * arr.shape[1]
+    if len(types) != arr.shape[1]:
+        raise ValueError(f"factor_types has {len(types)} entries but {name} has {arr.shape[1]} columns.")
+    if not (np.issubdtype(arr.dtype, np.number) or arr.dtype == np.bool_) or np.issubdtype(arr.dtype, np.complexfloating):
+        raise ValueError(f"{name} must be an integer array; got dtype {arr.dtype}." if "continuous" not in types
+                         else f"{name} must be a real numeric array; got dtype {arr.dtype}.")
+    if np.issubdtype(arr.dtype, np.floating) and not np.isfinite(arr).all():
+        raise ValueError(f"{name} contains NaN or infinite values.")
+    if "continuous" not in types:
+        out = _integral_factor_columns(arr, name)
     else:
-        raise ValueError(f"{name} must be an integer array; got dtype {arr.dtype}.")
-    for k in range(out.shape[1]):
-        column = out[:, k]
-        if column.min() == column.max():
-            raise ValueError(
-                f"{name}[:, {k}] takes a single value ({column[0]}) in this sample; a factor needs at least two "
-                "values to be measured. Drop that column or sample more points."
-            )
+        out = np.ascontiguousarray(arr, dtype=np.float64)
+        discrete = [k for k, t in enumerate(types) if t == "discrete"]
+        if discrete:
+            _integral_factor_columns(out[:, discrete], f"{name} (discrete columns {discrete})")
+        for k in (k for k, t in enumerate(types) if t == "continuous"):
+            if np.abs(out[:, k]).max() > FLOAT32_MAX:
+                raise ValueError(
+                    f"{name}[:, {k}] is a continuous factor with values beyond the float32 range (|value| up to "
+                    f"{np.abs(out[:, k]).max():.3g} > {FLOAT32_MAX:.3g}): its squared errors and variances would "
+                    "overflow. Rescale it first."
+                )
+    if require_variation:
+        for k in range(out.shape[1]):
+            column = out[:, k]
+            if column.min() == column.max():
+                raise ValueError(
+                    f"{name}[:, {k}] takes a single value ({column[0]}) in this sample; a factor needs at least two "
+                    "values to be measured. Drop that column or sample more points."
+                )
     return out
 
 
@@ -205,6 +233,15 @@ def check_codes_and_factors(codes, factors, *, min_dims: int = 1) -> tuple[np.nd
     codes = check_codes(codes, min_dims=min_dims)
     factors = check_factors(factors, n_samples=codes.shape[0])
     return codes, factors
+
+
+def describe_seed(random_state):
+    """What every result stores as its `random_state` parameter: the int (or None) as given, or the type
+    name of a Generator (whose state is not a seed). Seeds derived from it for a fitted model are stored
+    as `model_seed`."""
+    if random_state is None or isinstance(random_state, numbers.Integral):
+        return None if random_state is None else int(random_state)
+    return type(random_state).__name__
 
 
 def check_random_state(random_state) -> np.random.Generator:

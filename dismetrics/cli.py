@@ -4,18 +4,19 @@ from __future__ import annotations
 
 import argparse
 import difflib
-import inspect
 import json
 import os
 import sys
 import time
-from typing import Callable, Sequence
+from typing import Sequence
 
 import numpy as np
 
 from . import __version__
 from ._parallel import capped_threads
-from .metrics import SAMPLE_METRICS, UNSUPERVISED_METRICS
+from .metrics import metric_specs
+from .metrics.presets import EVALUATE_SIZES
+from .metrics.registry import PRESET_NAMES, canonical_name, get_metric
 
 __all__ = ["main", "demo_representations", "run_demo"]
 
@@ -35,28 +36,37 @@ _INFOMEC = ("infom", "infoc", "infoe")
 
 
 def demo_representations(factors: np.ndarray, rng: np.random.Generator) -> dict[str, np.ndarray]:
-    """Synthetic 10-dim representations of dSprites-shaped factors whose quality is known.
+    """The demo's four 10-dim codes of dSprites-shaped factors (perfect, rotated, duplicated, noise):
+    [`known_answer_codes`][dismetrics.data.synthetic.known_answer_codes] with the sizes `DSPRITES_SIZES`."""
+    from .data.synthetic import known_answer_codes  # noqa: PLC0415
 
-    - `perfect`: each factor (scaled to [0, 1]) in its own dim, plus 5 small-noise dims;
-    - `rotated`: `perfect` with the first two factor dims rotated by 45 degrees;
-    - `duplicated`: each factor in two dims (10 dims, no noise);
-    - `noise`: standard normal codes, independent of the factors.
-    """
-    n, k = factors.shape
-    scaled = factors / (np.asarray(DSPRITES_SIZES[:k]) - 1.0)
-    perfect = np.hstack([scaled + 0.01 * rng.standard_normal((n, k)), 0.01 * rng.standard_normal((n, 10 - k))])
-    rotated = perfect.copy()
-    c = np.sqrt(0.5)
-    rotated[:, 0], rotated[:, 1] = c * (perfect[:, 0] - perfect[:, 1]), c * (perfect[:, 0] + perfect[:, 1])
-    duplicated = np.hstack([scaled, scaled]) + 0.01 * rng.standard_normal((n, 2 * k))
-    noise = rng.standard_normal((n, 10))
-    return {"perfect": perfect, "rotated": rotated, "duplicated": duplicated, "noise": noise}
+    return known_answer_codes(factors, DSPRITES_SIZES[: np.shape(factors)[1]], rng)
 
 
-def _call_metric(function: Callable, *args, random_state: int, **options) -> float:
-    accepted = inspect.signature(function).parameters
-    kwargs = {"random_state": random_state} if "random_state" in accepted else {}
-    return float(function(*args, **kwargs, **options))
+def _call_metric(name: str, codes, factors, *, random_state: int) -> float:
+    """The value of the registered sample or unsupervised metric `name` on these codes, with the demo's
+    options (`DEMO_PARAMS`) and the arguments its registry spec takes."""
+    spec = get_metric(name)
+    kwargs = spec.call_kwargs(random_state=random_state, params=DEMO_PARAMS.get(name))
+    args = (codes,) if spec.kind == "unsupervised" else (codes, factors)
+    return float(spec.func(*args, **kwargs))
+
+
+def _known_names(kinds: Sequence[str] = ("sample", "unsupervised", "intervention")) -> list[str]:
+    """Canonical names and aliases of the registered metrics of these kinds (for messages and checks)."""
+    names: list[str] = []
+    for spec in metric_specs():
+        if spec.kind in kinds:
+            names += [spec.name, *spec.aliases]
+    return names
+
+
+def _canonical_or_none(name: str, kinds: Sequence[str]) -> str | None:
+    try:
+        canonical = canonical_name(name)
+    except ValueError:
+        return None
+    return canonical if get_metric(canonical).kind in kinds else None
 
 
 def _normalized(name: str) -> str:
@@ -105,20 +115,26 @@ def _run_demo(n: int, seed: int, metrics: Sequence[str] | None, out, progress: b
 
     out = out or sys.stdout
     started_all = time.perf_counter()
-    known = list(SAMPLE_METRICS) + list(UNSUPERVISED_METRICS)
+    kinds = ("sample", "unsupervised")
+    known = [spec.name for spec in metric_specs() if spec.kind in kinds]
     if metrics:
-        names = list(metrics)
+        needs_encoder = [m for m in metrics if _canonical_or_none(m, ("intervention",))]
+        if needs_encoder:
+            raise SystemExit(f"dismetrics demo: {needs_encoder} need an encoder and a data set, and the demo has "
+                             "codes only: score a model dir with `dismetrics score` (or run `dismetrics quickstart`)")
+        unknown = [m for m in metrics if _canonical_or_none(m, kinds) is None]
+        if unknown:
+            raise SystemExit(f"dismetrics demo: {unknown_names_message('metric', unknown, _known_names(kinds))} "
+                             "(`dismetrics metrics` lists them)")
+        names = list(dict.fromkeys(_canonical_or_none(m, kinds) for m in metrics))
     else:
         names = [m for m in known if m not in DEMO_SLOW_METRICS]
-    unknown = [m for m in names if m not in SAMPLE_METRICS and m not in UNSUPERVISED_METRICS]
-    if unknown:
-        raise SystemExit(f"dismetrics demo: {unknown_names_message('metric', unknown, known)} "
-                         "(`dismetrics metrics` lists them)")
     rng = np.random.default_rng(seed)
     factors = rng.integers(0, DSPRITES_SIZES, size=(n, len(DSPRITES_SIZES)))
     representations = demo_representations(factors, rng)
     table: dict[str, dict[str, float]] = {}
-    reference = " (the metrics' reference size is 10,000: --n 10000)" if n < 10_000 else ""
+    reference_n = EVALUATE_SIZES["disentanglement_lib"]["n"]
+    reference = f" (the metrics' reference size is {reference_n:,}: --n {reference_n})" if n < reference_n else ""
     print(f"dismetrics {__version__} demo: n = {n:,} points{reference} of dSprites-shaped factors {DSPRITES_SIZES}, "
           f"seed {seed}", file=out)
     together = [m for m in names if m in _INFOMEC] if sum(m in _INFOMEC for m in names) >= 2 else []
@@ -136,15 +152,12 @@ def _run_demo(n: int, seed: int, metrics: Sequence[str] | None, out, progress: b
 
                         shared[rep_name] = infomec(codes, factors, random_state=seed, **DEMO_PARAMS.get("infoe", {}))
                     row[rep_name] = float(shared[rep_name][name])
-                elif name in SAMPLE_METRICS:
-                    row[rep_name] = _call_metric(SAMPLE_METRICS[name], codes, factors, random_state=seed,
-                                                 **DEMO_PARAMS.get(name, {}))
                 else:
-                    row[rep_name] = _call_metric(UNSUPERVISED_METRICS[name], codes, random_state=seed)
+                    row[rep_name] = _call_metric(name, codes, factors, random_state=seed)
                 bar.update(1)
             row["seconds"] = time.perf_counter() - started
             table[name] = row
-    skipped = [m for m in DEMO_SLOW_METRICS if m not in names and (m in SAMPLE_METRICS or m in UNSUPERVISED_METRICS)]
+    skipped = [m for m in DEMO_SLOW_METRICS if m not in names and m in known]
     if skipped and not metrics:
         print(f"(left out as slow: {', '.join(skipped)}; name them with --metrics to include them)", file=out)
     options = [f"{m}: {', '.join(f'{k}={v!r}' for k, v in p.items())}" for m, p in DEMO_PARAMS.items() if m in names]
@@ -163,13 +176,45 @@ def _run_demo(n: int, seed: int, metrics: Sequence[str] | None, out, progress: b
     return table
 
 
+_KIND_HEADINGS = {
+    "sample": "sample metrics (codes, factors)",
+    "unsupervised": "unsupervised scores (codes only)",
+    "intervention": "intervention metrics (an encoder and a data set: a model dir with its encoder)",
+    "traversal": "traversal scores (latents, attributes of traversals: call them from Python)",
+    "sweep": "sweep scores (several models' codes: dismetrics score --udr)",
+}
+_NAME_WIDTH = 31
+
+
+def metrics_listing(width: int = 100) -> str:
+    """`dismetrics metrics`: every registered metric by kind — name, title, range and better direction, docs
+    page, aliases; `*` marks the metrics `all` leaves out — within `width` columns."""
+    lines = []
+    for kind, heading in _KIND_HEADINGS.items():
+        of_kind = [spec for spec in metric_specs() if spec.kind == kind]
+        if not of_kind:
+            continue
+        lines.append(heading + ":")
+        for spec in of_kind:
+            low, high = spec.value_range
+            scale = f"[{low:g}, {'inf' if high is None else f'{high:g}'}] {spec.direction}"
+            star = "*" if kind in ("sample", "unsupervised", "intervention") and not spec.in_all else " "
+            name = f"{spec.name}{star}"
+            if len(name) > _NAME_WIDTH - 1:
+                lines.append(f"  {name}")
+                name = ""
+            row = f"  {name.ljust(_NAME_WIDTH)}{spec.title[:28].ljust(29)}{scale.ljust(16)} {spec.docs.removesuffix('.md')}"
+            lines.append(row[:width])
+            if spec.aliases:
+                lines.append(f"  {''.ljust(_NAME_WIDTH)}also: {', '.join(spec.aliases)}"[:width])
+    lines.append("Columns: name, title, range of the value and which way is better, docs page (docs/PAGE.md).")
+    lines.append("* minutes at the reference sizes: not in --metrics all, run when named.")
+    lines.append("Names and aliases work alike in --metrics, --exclude, --metric-params and evaluate().")
+    return "\n".join(lines)
+
+
 def _cmd_metrics(args: argparse.Namespace) -> int:
-    print("sample metrics (codes, factors):")
-    for name, function in SAMPLE_METRICS.items():
-        print(f"  {name:45s} {(function.__doc__ or '').strip().splitlines()[0]}")
-    print("unsupervised scores (codes only):")
-    for name, function in UNSUPERVISED_METRICS.items():
-        print(f"  {name:45s} {(function.__doc__ or '').strip().splitlines()[0]}")
+    print(metrics_listing())
     return 0
 
 
@@ -178,7 +223,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
         print(f"dismetrics demo: --n must be at least 10; got {args.n}", file=sys.stderr)
         return 2
     metrics = [m.strip() for m in args.metrics.split(",") if m.strip()] if args.metrics else None
-    run_demo(n=args.n, seed=args.seed, metrics=metrics)
+    run_demo(n=args.n, seed=args.random_state, metrics=metrics)
     return 0
 
 
@@ -306,21 +351,21 @@ def _cmd_score(args: argparse.Namespace) -> int:
     if args.jobs < 1:
         _score_error(f"--jobs must be at least 1; got {args.jobs}")
         return 2
+    if args.udr:
+        return _score_udr(args)
     try:
         metric_params = parse_metric_params(args.metric_params)
     except ValueError as error:
         _score_error(str(error))
         return 2
-    from .evaluate import available_metrics
-
-    known = available_metrics()
+    kinds = ("sample", "unsupervised", "intervention")
     metrics = "all" if not args.metrics or args.metrics == "all" else [m.strip() for m in args.metrics.split(",") if m.strip()]
     exclude = [m.strip() for m in args.exclude.split(",") if m.strip()] if args.exclude else []
     for option, names in (("--metrics", [] if metrics == "all" else metrics), ("--exclude", exclude),
                           ("--metric-params", list(metric_params or {}))):
-        stray = sorted(set(names) - set(known), key=names.index)
+        stray = [name for name in dict.fromkeys(names) if _canonical_or_none(name, kinds) is None]
         if stray:
-            _score_error(f"{option} names {unknown_names_message('metric', stray, list(known))}; "
+            _score_error(f"{option} names {unknown_names_message('metric', stray, _known_names(kinds))}; "
                          "`dismetrics metrics` lists them.")
             return 2
     if metrics != "all" and not metrics:
@@ -348,7 +393,8 @@ def _cmd_score(args: argparse.Namespace) -> int:
         outcomes = score_model_dirs(
             args.model_dir, jobs=args.jobs, dask_scheduler=args.dask_scheduler, force=args.force,
             progress=not args.quiet and sys.stderr.isatty(), metrics=metrics, exclude=exclude,
-            repeats=args.repeats, seed=args.seed, n=args.n, n_test=args.n_test, dataset=args.dataset,
+            repeats=args.repeats, random_state=args.random_state, n=args.n, n_test=args.n_test, preset=args.preset,
+            dataset=args.dataset,
             dataset_path=args.dataset_path, representation=args.representation, metric_params=metric_params,
             trust_model_code=args.trust_model_code, on_outcome=report_now,
         )
@@ -377,6 +423,40 @@ def _cmd_score(args: argparse.Namespace) -> int:
     return 1 if failures or not_saved else status
 
 
+def _score_udr(args: argparse.Namespace) -> int:
+    """`dismetrics score --udr`: UDR (Duan et al. 2020) over the model dirs given, one sweep, from their
+    `codes.npz` (the same inputs in every dir); one row per dir, printed and written to --out."""
+    import pandas as pd  # noqa: PLC0415
+
+    from .metrics.udr import udr_from_model_dirs  # noqa: PLC0415
+
+    if len(args.model_dir) < 2:
+        _score_error("--udr scores the models of one sweep against each other: give at least two --model-dir.")
+        return 2
+    try:
+        params = (parse_metric_params(args.metric_params) or {}).get("udr", {})
+        result = udr_from_model_dirs(args.model_dir, **params)
+    except (ValueError, OSError, TypeError) as error:
+        _score_error(f"--udr: {' '.join(str(error).split())}")
+        return 1
+    table = pd.DataFrame({"model_dir": [str(d) for d in args.model_dir], "metric": "udr",
+                          "value": [float(v) for v in result.details["model_scores"]],
+                          "correlation": result.params["correlation"]})
+    if args.out:
+        try:
+            _write_table(table, args.out)
+        except OSError as error:
+            _score_error(f"cannot write --out {args.out!r} ({type(error).__name__}: {error})")
+            return 1
+    if not args.quiet:
+        print(f"UDR ({result.params['correlation']}; higher: the model agrees more with the others of the sweep)")
+        for row in table.itertuples():
+            print(f"  {row.value:6.3f}  {row.model_dir}")
+        if args.out:
+            print(f"wrote {args.out}")
+    return 0
+
+
 def _print_above_bar(line: str) -> None:
     """A line on stderr that does not break a progress bar drawn there."""
     try:
@@ -399,6 +479,11 @@ def _cmd_report(args: argparse.Namespace) -> int:
     return 0
 
 
+def _size(name: str) -> str:
+    """The sizes of each preset for --help: `10000 (disentanglement_lib), 12800 (wtc_paper)`."""
+    return ", ".join(f"{EVALUATE_SIZES[preset][name]} ({preset})" for preset in PRESET_NAMES)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="dismetrics", description="Disentanglement metrics, computed as the literature defines them.")
     parser.add_argument("--version", action="version", version=f"dismetrics {__version__}")
@@ -407,7 +492,8 @@ def build_parser() -> argparse.ArgumentParser:
     demo = sub.add_parser("demo", help="score synthetic representations with every metric and print a table")
     demo.add_argument("--n", type=int, default=DEMO_N,
                       help=f"number of points (default {DEMO_N}; the metrics' reference size is 10000)")
-    demo.add_argument("--seed", type=int, default=0)
+    demo.add_argument("--random-state", "--seed", dest="random_state", type=int, default=0,
+                      help="seed of the synthetic data (default 0; --seed is the old name)")
     demo.add_argument("--metrics", default=None, help="comma-separated metric names (default: all)")
     demo.set_defaults(func=_cmd_demo)
     score = sub.add_parser("score", help="score model dirs with every metric; writes DIR/scores.json and a combined table")
@@ -419,16 +505,25 @@ def build_parser() -> argparse.ArgumentParser:
                             "encoder (modules are not looked up in the current directory)")
     score.add_argument("--metrics", default=None, help="comma-separated metric names (default: all)")
     score.add_argument("--exclude", default=None, help="comma-separated metric names to leave out")
-    score.add_argument("--repeats", type=int, default=1, help="independent repeats (default 1)")
-    score.add_argument("--seed", type=int, default=0, help="evaluation seed (default 0)")
-    score.add_argument("--n", type=int, default=10_000, help="points encoded for the sample metrics (default 10000)")
-    score.add_argument("--n-test", type=int, default=5_000, help="test points for the predictor metrics (default 5000)")
+    score.add_argument("--preset", default="disentanglement_lib", choices=PRESET_NAMES,
+                       help="named settings of every metric and the sizes below (default disentanglement_lib)")
+    score.add_argument("--repeats", type=int, default=None,
+                       help=f"independent repeats (default: the preset's, {_size('repeats')})")
+    score.add_argument("--random-state", "--seed", dest="random_state", type=int, default=0,
+                       help="evaluation seed (default 0; --seed is the old name)")
+    score.add_argument("--n", type=int, default=None,
+                       help=f"points encoded for the sample metrics (default: the preset's, {_size('n')})")
+    score.add_argument("--n-test", type=int, default=None,
+                       help=f"test points for the predictor metrics (default: the preset's, {_size('n_test')})")
     score.add_argument("--metric-params", default=None,
                        help='extra arguments per metric, JSON or @FILE: \'{"factor_vae": {"n_train": 1000}}\'')
     score.add_argument("--out", default=None, help="combined table, .json or .csv")
     score.add_argument("--jobs", type=int, default=1, help="local worker processes (default 1)")
     score.add_argument("--dask-scheduler", default=None, help="address of an existing Dask scheduler, e.g. tcp://127.0.0.1:8786")
     score.add_argument("--force", action="store_true", help="rescore dirs already scored with the same settings and inputs")
+    score.add_argument("--udr", action="store_true",
+                       help="UDR: score the model dirs of one sweep against each other from their codes.npz "
+                            "(--metric-params '{\"udr\": {...}}' for its options)")
     score.add_argument("--trust-model-code", action="store_true",
                        help="load model code that may execute arbitrary Python: only for model dirs you trust")
     score.add_argument("--quiet", action="store_true", help="no progress bars, no summary (failures are still printed to stderr)")

@@ -10,8 +10,6 @@ apart from the training-seed noise of a configuration when the table holds sever
 
 from __future__ import annotations
 
-import inspect
-import numbers
 import time
 from typing import Any, Callable, Mapping, Sequence
 
@@ -19,21 +17,13 @@ import numpy as np
 
 from ._progress import progress_bar
 from ._validation import MAX_REPEATS, MAX_SAMPLES, check_choice, check_positive_int, check_random_state, check_workspace
-from .metrics import SAMPLE_METRICS, UNSUPERVISED_METRICS
+from .metrics import INTERVENTION_METRICS  # noqa: F401  (importing .metrics registers every built-in metric)
 from .metrics._intervention import DEFAULT_CHUNK_SIZE, check_sampler
-from .metrics.beta_vae import beta_vae_score
-from .metrics.factor_vae import factor_vae_score
 from .metrics.presets import preset_params
-from .representation import as_representation
+from .metrics.registry import EVALUATED_KINDS, canonical_name, get_metric, metric_specs
+from .table import resolve_encoding
 
-__all__ = ["evaluate", "evaluate_codes", "summarize", "INTERVENTION_METRICS", "available_metrics", "repeat_seeds"]
-
-INTERVENTION_METRICS: dict[str, Callable] = {
-    "beta_vae": beta_vae_score,
-    "factor_vae": factor_vae_score,
-}
-"""The intervention metrics, which need a sampler and a representation:
-name -> `f(representation, sampler, *, random_state, preset, progress, ...)`."""
+__all__ = ["evaluate", "evaluate_codes", "summarize", "available_metrics", "repeat_seeds"]
 
 SAMPLED_SUFFIX = "_sampled"
 """Suffix of the unsupervised scores of the sampled representation z ~ N(mean, exp(logvar))."""
@@ -53,12 +43,11 @@ def _check_repeats(repeats) -> int:
 
 
 def available_metrics() -> dict[str, str]:
-    """Every metric [`evaluate`][dismetrics.evaluate.evaluate] knows right now: name -> kind ("sample",
-    "unsupervised", "intervention")."""
-    known = {name: "sample" for name in SAMPLE_METRICS}
-    known.update({name: "unsupervised" for name in UNSUPERVISED_METRICS})
-    known.update({name: "intervention" for name in INTERVENTION_METRICS})
-    return known
+    """Every metric [`evaluate`][dismetrics.evaluate.evaluate] can run right now (the registry,
+    [`dismetrics.metrics.registry`][dismetrics.metrics.registry]): canonical name -> kind ("sample",
+    "unsupervised", "intervention"), in registration order. `metrics="all"` selects those whose spec
+    has `in_all` (the others take minutes at their reference sizes and run when named)."""
+    return {spec.name: spec.kind for spec in metric_specs() if spec.kind in EVALUATED_KINDS}
 
 
 def repeat_seeds(random_state, repeats: int) -> list[int]:
@@ -77,47 +66,31 @@ def repeat_seeds(random_state, repeats: int) -> list[int]:
     return [int(child.generate_state(1, dtype=np.uint64)[0] >> np.uint64(1)) for child in children]
 
 
-def _select(metrics, exclude: Sequence[str] = ()) -> list[str]:
-    known = available_metrics()
-    exclude = [exclude] if isinstance(exclude, str) else list(exclude or ())
-    stray = [name for name in exclude if name not in known]
-    if stray:
-        raise ValueError(f"exclude: unknown metric(s) {stray}; known metrics are {sorted(known)}.")
-    if isinstance(metrics, str):
-        if metrics == "all":
-            return [name for name in known if name not in exclude]
-        metrics = [metrics]
-    selected = list(dict.fromkeys(metrics))
-    unknown = [name for name in selected if name not in known]
-    if unknown or not selected:
-        raise ValueError(
-            f"metrics: unknown metric(s) {unknown}; known metrics are {sorted(known)} (or 'all')."
-            if unknown
-            else "metrics must name at least one metric, or be 'all'."
-        )
-    return [name for name in selected if name not in exclude]
-
-
-def _accepted(func: Callable, offered: Mapping[str, Any]) -> dict[str, Any]:
-    """The keyword arguments of `offered` that `func` names in its signature."""
+def _canonical_list(names, what: str) -> list[str]:
+    """Canonical names of `names` (names or aliases), in order, without repeats."""
+    names = [names] if isinstance(names, str) else list(names or ())
     try:
-        names = inspect.signature(func).parameters
-    except (TypeError, ValueError):
-        return {}
-    return {key: value for key, value in offered.items() if key in names}
+        return list(dict.fromkeys(canonical_name(name) for name in names))
+    except ValueError as error:
+        raise ValueError(f"{what}: {error}") from None
 
 
-def _encode(rep, sampler, factors, rng, chunk_size):
-    """Means and log-variances (or None) of the points with the given factors, chunk by chunk."""
-    means, logvars = [], []
-    for start in range(0, factors.shape[0], chunk_size):
-        observations = sampler.sample_observations_from_factors(factors[start : start + chunk_size], rng)
-        mean, logvar = rep.encode(observations)
-        means.append(mean)
-        logvars.append(logvar)
-    mean = np.concatenate(means)
-    logvar = None if any(lv is None for lv in logvars) else np.concatenate(logvars)
-    return mean, logvar
+def _select(metrics, exclude: Sequence[str] = ()) -> list[str]:
+    """The canonical names of the selected metrics: `metrics` ("all", a name or alias, or a list of them)
+    minus `exclude`."""
+    excluded = set(_canonical_list(exclude, "exclude"))
+    if isinstance(metrics, str) and metrics == "all":
+        return [spec.name for spec in metric_specs() if spec.in_all and spec.name not in excluded]
+    selected = _canonical_list(metrics, "metrics")
+    if not selected:
+        raise ValueError("metrics must name at least one metric, or be 'all'.")
+    elsewhere = [name for name in selected if get_metric(name).kind not in EVALUATED_KINDS]
+    if elsewhere:
+        raise ValueError(f"metrics {elsewhere} are not scores of one representation (kind "
+                         f"{sorted({get_metric(name).kind for name in elsewhere})}): call them directly "
+                         "(traversal scores take latents and attributes; UDR takes several models' codes: "
+                         "dismetrics score --udr).")
+    return [name for name in selected if name not in excluded]
 
 
 def _sampled(mean, logvar, rng):
@@ -143,23 +116,24 @@ def _run_metric(name: str, call: Callable[[], Any], repeat: int, seed: int) -> d
     return _row(name, result, repeat, seed, time.perf_counter() - start)
 
 
-def _score_codes(codes, factors, extra, sampled_codes, sample_names, unsupervised_names, common, metric_params,
-                 repeat, seed, bar) -> list[dict[str, Any]]:
-    """Rows of the sample metrics and unsupervised scores on one set of codes."""
+def _score_codes(codes, factors, test_split, sampled_codes, sample_names, unsupervised_names, preset, seed,
+                 metric_params, repeat, bar) -> list[dict[str, Any]]:
+    """Rows of the sample metrics and unsupervised scores on one set of codes; each metric gets the keyword
+    arguments its registry spec says ([`MetricSpec.call_kwargs`][dismetrics.metrics.registry.MetricSpec])."""
     rows = []
     for name in sample_names:
-        func = SAMPLE_METRICS[name]
-        kwargs = {**_accepted(func, {**common, **extra}), **metric_params.get(name, {})}
-        rows.append(_run_metric(name, lambda: func(codes, factors, **kwargs), repeat, seed))
+        spec = get_metric(name)
+        kwargs = spec.call_kwargs(preset=preset, random_state=seed, params=metric_params.get(name), **test_split)
+        rows.append(_run_metric(name, lambda: spec.func(codes, factors, **kwargs), repeat, seed))
         bar.update(1)
     for name in unsupervised_names:
-        func = UNSUPERVISED_METRICS[name]
-        kwargs = {**_accepted(func, common), **metric_params.get(name, {})}
+        spec = get_metric(name)
+        kwargs = spec.call_kwargs(preset=preset, random_state=seed, params=metric_params.get(name))
         variants = [(name, codes)]
         if sampled_codes is not None:
             variants.append((name + SAMPLED_SUFFIX, sampled_codes))
         for label, these_codes in variants:
-            rows.append(_run_metric(label, lambda: func(these_codes, **kwargs), repeat, seed))
+            rows.append(_run_metric(label, lambda: spec.func(these_codes, **kwargs), repeat, seed))
         bar.update(1)
     return rows
 
@@ -176,11 +150,21 @@ def _tidy(rows):
 
 
 def _check_metric_params(metric_params) -> dict:
-    metric_params = dict(metric_params or {})
-    stray = [name for name in metric_params if name not in available_metrics()]
-    if stray:
-        raise ValueError(f"metric_params: unknown metric(s) {stray}; known metrics are {sorted(available_metrics())}.")
-    return metric_params
+    """`metric_params` keyed by canonical names (aliases accepted)."""
+    checked: dict[str, dict] = {}
+    for name, params in dict(metric_params or {}).items():
+        canonical = _canonical_list([name], "metric_params")[0]
+        if not isinstance(params, Mapping):
+            raise ValueError(f"metric_params[{name!r}] must be a dict of keyword arguments; got {type(params).__name__}.")
+        checked.setdefault(canonical, {}).update(params)
+    return checked
+
+
+def _by_kind(selected: Sequence[str]) -> dict[str, list[str]]:
+    kinds: dict[str, list[str]] = {"sample": [], "unsupervised": [], "intervention": []}
+    for name in selected:
+        kinds[get_metric(name).kind].append(name)
+    return kinds
 
 
 def evaluate_codes(
@@ -206,26 +190,66 @@ def evaluate_codes(
     the same value in every repeat. Metrics with a test split get `codes_test`/`factors_test` when given
     (otherwise they split the sample themselves, as their docs say). `repeats` is at most 10,000
     ([`dismetrics._validation.MAX_REPEATS`][dismetrics._validation.MAX_REPEATS]).
+
+    Parameters
+    ----------
+    codes : array-like of shape (n, d)
+        The representation of the sample.
+    factors : int array-like of shape (n, K)
+        Its ground-truth factor indices.
+    metrics : "all", a metric name or a list of names, default "all"
+        `available_metrics()` lists the names known now.
+    codes_test, factors_test : array-like, optional
+        A test sample for the metrics that take one (given together).
+    exclude : list of names, default ()
+        Metrics to leave out.
+    repeats : int, default 1
+        Repeats, each with its own seed.
+    random_state : int, None or numpy.random.Generator, default 0
+        Seeds the repeats.
+    preset : {"disentanglement_lib", "wtc_paper"}, default "disentanglement_lib"
+        Named settings of the metrics.
+    metric_params : dict, optional
+        Extra keyword arguments per metric name, e.g. `{"dci": {"n_estimators": 30}}`.
+    progress : bool or None, default None
+        A progress bar; None shows it when stderr is a terminal.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per (repeat, metric), the columns of [`evaluate`][dismetrics.evaluate.evaluate]'s table.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from dismetrics import evaluate_codes
+    >>> rng = np.random.default_rng(0)
+    >>> factors = rng.integers(0, 4, size=(500, 2))
+    >>> codes = factors + 0.1 * rng.standard_normal((500, 2))
+    >>> table = evaluate_codes(codes, factors, metrics=["mig", "modularity", "explicitness"], progress=False)
+    >>> print(table[["metric", "value"]].round(3).to_string(index=False))
+          metric  value
+             mig  0.963
+      modularity  0.999
+    explicitness  1.000
     """
     repeats = _check_repeats(repeats)
-    kinds = available_metrics()
+    preset_params(preset, "evaluate")  # checks the preset's name
     selected = _select(metrics, exclude)
-    if not (isinstance(metrics, str) and metrics == "all"):
-        needs_encoder = [m for m in selected if kinds[m] == "intervention"]
-        if needs_encoder:
-            raise ValueError(f"metrics {needs_encoder} need a representation and a sampler (use evaluate); codes alone cannot give them.")
+    by_kind = _by_kind(selected)
+    if by_kind["intervention"] and not (isinstance(metrics, str) and metrics == "all"):
+        raise ValueError(f"metrics {by_kind['intervention']} need a representation and a sampler (use evaluate); "
+                         "codes alone cannot give them.")
     metric_params = _check_metric_params(metric_params)
-    sample_names = [m for m in selected if kinds[m] == "sample"]
-    unsupervised_names = [m for m in selected if kinds[m] == "unsupervised"]
+    sample_names, unsupervised_names = by_kind["sample"], by_kind["unsupervised"]
     if (codes_test is None) != (factors_test is None):
         raise ValueError("codes_test and factors_test must be given together.")
-    extra = {} if codes_test is None else {"codes_test": codes_test, "factors_test": factors_test}
+    test_split = {"codes_test": codes_test, "factors_test": factors_test}
     rows: list[dict[str, Any]] = []
     with progress_bar(total=repeats * (len(sample_names) + len(unsupervised_names)), desc="evaluate", progress=progress) as bar:
         for repeat, seed in enumerate(repeat_seeds(random_state, repeats)):
-            common = {"random_state": seed, "preset": preset}
-            rows += _score_codes(codes, factors, extra, None, sample_names, unsupervised_names, common, metric_params,
-                                 repeat, seed, bar)
+            rows += _score_codes(codes, factors, test_split, None, sample_names, unsupervised_names, preset, seed,
+                                 metric_params, repeat, bar)
     return _tidy(rows)
 
 
@@ -244,6 +268,7 @@ def evaluate(
     sampled: bool = True,
     chunk_size: int = DEFAULT_CHUNK_SIZE,
     progress: bool | None = None,
+    encoding: str = "auto",
 ):
     """Run many metrics on one representation, `repeats` times, into a tidy DataFrame.
 
@@ -251,12 +276,13 @@ def evaluate(
     `np.random.SeedSequence(random_state).spawn(repeats)`, so repeats are independent and the table
     is reproducible from `random_state`). Within a repeat, a Generator seeded with `seeds[r]` draws
     `n` points (factors uniform on the grid) and then, if a selected metric takes a test split,
-    `n_test` more; their observations are encoded once and every sample metric
-    (`dismetrics.metrics.SAMPLE_METRICS`: `f(codes, factors, ...)`) and unsupervised score
-    (`UNSUPERVISED_METRICS`: `f(codes, ...)`) runs on those codes. `codes_test`/`factors_test`,
-    `random_state` (= `seeds[r]`) and `preset` are passed to the metrics whose signature names
-    them. The intervention metrics (beta-VAE, FactorVAE) run with `random_state=seeds[r]`, so
-    `factor_vae_score(rep, sampler, random_state=seed)` reproduces a row.
+    `n_test` more; their observations are encoded once and every sample metric (`f(codes, factors,
+    ...)`) and unsupervised score (`f(codes, ...)`) runs on those codes. What each metric receives is what
+    its registry spec declares ([`dismetrics.metrics.registry`][dismetrics.metrics.registry]):
+    `random_state=seeds[r]` when it is random, `codes_test`/`factors_test` when it takes a test split, its
+    entry of the preset as keyword arguments, then `metric_params`. The intervention metrics (beta-VAE,
+    FactorVAE) run with `random_state=seeds[r]`, so `factor_vae_score(rep, sampler, random_state=seed)`
+    reproduces a row.
 
     When the encoder returns a log-variance and `sampled` is True, the unsupervised scores are also
     computed on the sampled representation z ~ N(mean, exp(logvar)), named `<metric>_sampled`.
@@ -267,7 +293,8 @@ def evaluate(
         See [`dismetrics.as_representation`][dismetrics.representation.as_representation].
     sampler : GroundTruthSampler
     metrics : "all", a metric name or a list of names
-        `available_metrics()` lists the names known now.
+        Canonical names or aliases of registered metrics (`available_metrics()` lists the names known now);
+        the table says the canonical name.
     n, n_test, repeats : int, optional
         Sample sizes and number of repeats; None takes the preset's (10,000, 5,000 and 1 for
         `"disentanglement_lib"`; 12,800, 5,000 and 50 for `"wtc_paper"`). At most 10 million
@@ -276,7 +303,8 @@ def evaluate(
         value is a `ValueError` before anything is drawn.
     random_state : int, None or numpy Generator
     preset : {"disentanglement_lib", "wtc_paper"}
-        Passed on to every metric that takes a preset.
+        Named settings: the sizes above and every metric's preset entry (e.g. `"wtc_paper"` runs WDG with the
+        authors' released estimator and the FactorVAE score with 12,800 points for its variances).
     metric_params : dict, optional
         Extra keyword arguments per metric name, e.g. `{"beta_vae": {"n_train": 500}}`.
     exclude : list of names
@@ -287,6 +315,14 @@ def evaluate(
         Observations per call of the representation.
     progress : bool or None
         Progress bars; None shows them when stderr is a terminal.
+    encoding : {"auto", "table", "direct"}, default "auto"
+        Where codes come from. `"auto"`: when the data set is a finite indexed set (every built-in one),
+        one representation table ([`dismetrics.table`][dismetrics.table]) serves every metric and repeat,
+        so each distinct observation is encoded at most once (a
+        [`RepresentationTable`][dismetrics.table.RepresentationTable] given as `representation` is used as
+        is, e.g. one kept on disk); otherwise the drawn observations are encoded. `"table"` requires a
+        table; `"direct"` encodes every drawn observation (the path without a table). Same draws and the
+        same values either way for an encoder that maps each observation on its own.
 
     Returns
     -------
@@ -295,7 +331,29 @@ def evaluate(
         of the metric itself, encoding excluded), `error` (empty, or the message of the
         `ValueError` with which a metric rejected this representation; its `value` is then NaN)
         and the metric's scalar details as `detail.*` columns. [`summarize`][dismetrics.evaluate.summarize]
-        gives mean, std and confidence intervals.
+        gives mean, std and confidence intervals. `frame.attrs["encoding"]` says which path ran
+        (`"table"` or `"direct"`) and `frame.attrs["table"]` what the table did (rows encoded, read, looked up;
+        [`RepresentationTable.summary`][dismetrics.table.RepresentationTable.summary]); a table kept on disk
+        is saved with its new rows.
+
+    Examples
+    --------
+    An encoder that rotates the two factors of a grid into each other: MIG sees the entanglement, the
+    beta-VAE score (a linear classifier of the intervened factor) hardly does:
+
+    >>> import numpy as np
+    >>> from dismetrics import evaluate
+    >>> from dismetrics.data import FactorGrid
+    >>> def encoder(observations):
+    ...     return observations @ np.array([[1.0, 1.0], [-1.0, 1.0]])
+    >>> table = evaluate(encoder, FactorGrid([4, 5]), metrics=["mig", "beta_vae"], n=1000, repeats=2,
+    ...                  metric_params={"beta_vae": {"n_train": 500, "n_eval": 200}}, progress=False)
+    >>> print(table[["metric", "repeat", "value"]].round(3).to_string(index=False))
+      metric  repeat  value
+         mig       0  0.006
+    beta_vae       0  0.905
+         mig       1  0.002
+    beta_vae       1  0.875
     """
     settings = preset_params(preset, "evaluate", n=n, n_test=n_test, repeats=repeats)
     n = check_positive_int(settings["n"], name="n", minimum=2, maximum=MAX_SAMPLES, reason=_SAMPLES_REASON)
@@ -303,44 +361,46 @@ def evaluate(
     repeats = _check_repeats(settings["repeats"])
     chunk_size = check_positive_int(chunk_size, name="chunk_size")
     check_sampler(sampler)
-    rep = as_representation(representation)
+    source = resolve_encoding(representation, sampler, encoding)  # one table for every metric and repeat
+    rep = source.representation
     selected = _select(metrics, exclude)
     metric_params = _check_metric_params(metric_params)
-    kinds = available_metrics()
-    sample_names = [m for m in selected if kinds[m] == "sample"]
-    unsupervised_names = [m for m in selected if kinds[m] == "unsupervised"]
-    intervention_names = [m for m in selected if kinds[m] == "intervention"]
-    needs_test = any(
-        _accepted(SAMPLE_METRICS[m], {"codes_test": None, "factors_test": None}) for m in sample_names
-    )
+    by_kind = _by_kind(selected)
+    sample_names, unsupervised_names, intervention_names = by_kind["sample"], by_kind["unsupervised"], by_kind["intervention"]
+    needs_test = any(get_metric(name).takes_test for name in sample_names)
     seeds = repeat_seeds(random_state, repeats)
 
     rows: list[dict[str, Any]] = []
     total = repeats * len(selected)
     with progress_bar(total=total, desc="evaluate", progress=progress) as bar:
         for repeat, seed in enumerate(seeds):
-            common = {"random_state": seed, "preset": preset}
             if sample_names or unsupervised_names:
                 rng = np.random.default_rng(seed)
                 factors = sampler.sample_factors(n, rng)
-                mean, logvar = _encode(rep, sampler, factors, rng, chunk_size)
+                mean, logvar = source.encode_all(factors, rng, chunk_size=chunk_size)
                 codes = rep.codes_from(mean, logvar)
-                extra: dict[str, Any] = {}
+                test_split: dict[str, Any] = {}
                 if needs_test:
                     factors_test = sampler.sample_factors(n_test, rng)
-                    mean_test, logvar_test = _encode(rep, sampler, factors_test, rng, chunk_size)
+                    mean_test, logvar_test = source.encode_all(factors_test, rng, chunk_size=chunk_size)
                     codes_test = rep.codes_from(mean_test, logvar_test)
-                    extra = {"codes_test": codes_test, "factors_test": factors_test}
+                    test_split = {"codes_test": codes_test, "factors_test": factors_test}
                 sampled_codes = _sampled(mean, logvar, rng) if (sampled and logvar is not None and rep.mode == "mean") else None
-                rows += _score_codes(codes, factors, extra, sampled_codes, sample_names, unsupervised_names, common,
-                                     metric_params, repeat, seed, bar)
+                rows += _score_codes(codes, factors, test_split, sampled_codes, sample_names, unsupervised_names,
+                                     preset, seed, metric_params, repeat, bar)
             for name in intervention_names:
-                func = INTERVENTION_METRICS[name]
-                kwargs = {"chunk_size": chunk_size, "progress": False, **common, **metric_params.get(name, {})}
-                rows.append(_run_metric(name, lambda: func(rep, sampler, **kwargs), repeat, seed))
+                spec = get_metric(name)
+                kwargs = spec.call_kwargs(preset=preset, random_state=seed,
+                                          params={"chunk_size": chunk_size, "progress": False, **metric_params.get(name, {})})
+                rows.append(_run_metric(name, lambda: spec.func(source, sampler, **kwargs), repeat, seed))
                 bar.update(1)
 
-    return _tidy(rows)
+    frame = _tidy(rows)
+    frame.attrs["encoding"] = source.path
+    if source.table is not None:
+        source.table.save()  # a table kept on disk gets its new rows (a no-op in memory)
+        frame.attrs["table"] = source.table.summary()
+    return frame
 
 
 def summarize(frame, *, confidence: float = 0.95, method: str = "t", level: str = "auto", random_state=0,

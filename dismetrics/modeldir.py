@@ -105,11 +105,14 @@ CONFIG_SCHEMA: dict[str, tuple[str, ...]] = {
     "optimizer": ("object",),
     "training": ("object",),
     "trainer": ("object",),
+    "regularization": ("object", "null"),
 }
 """The schema of `dismetrics.json`, as data: key -> the JSON types its value may have (`"int"`: an
 integer, `"number"`: an integer or a float, `"string"`, `"bool"`, `"object"`, `"null"`,
 `"int[]"` / `"string[]"`: a list of them). Every key the trainer writes is here. A listed key of
-another type is refused, naming the key; keys not listed are kept and ignored (nothing reads them)."""
+another type is refused, naming the key; keys not listed are kept and ignored (nothing reads them).
+`regularization` (optional): `{"name": <hyperparameter name, a plain identifier>, "value": <a finite number>}`,
+the model's regularization strength (`dismetrics_models.hyperparameters.REGULARIZATION_KEYS`)."""
 CONFIG_MINIMUMS = {"seed": 0, "steps": 0, "latent_dim": 1}
 """Lower bounds of integer config keys."""
 DATASET_SCHEMA: dict[str, tuple[str, ...]] = {
@@ -301,6 +304,18 @@ def _check_types(mapping: Mapping[str, Any], schema: Mapping[str, tuple[str, ...
             raise ModelDirError(f"{source}: {prefix}{key!r} must be {' or '.join(kinds)}; got {_json_type_name(mapping[key])} {shown}.")
 
 
+def _check_regularization(entry: Any, source: str) -> None:
+    """The optional `regularization` entry: None or `{"name": identifier, "value": finite number}`."""
+    if entry is None:
+        return
+    name, value = entry.get("name"), entry.get("value")
+    if set(entry) != {"name", "value"} or not isinstance(name, str) or not name.isidentifier():
+        raise ModelDirError(f"{source}: 'regularization' must be {{\"name\": <hyperparameter name>, \"value\": <number>}} "
+                            f"with a plain identifier as name; got {json.dumps(entry, default=str)[:80]}.")
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or (isinstance(value, float) and not np.isfinite(value)):
+        raise ModelDirError(f"{source}: 'regularization.value' must be a finite number; got {value!r}.")
+
+
 def dataset_key(name: Any) -> str:
     """A data-set name as [`dismetrics.data.get_sampler`][dismetrics.data.registry.get_sampler] looks it up
     (`"3D-Shapes"` -> `"3dshapes"`)."""
@@ -354,6 +369,7 @@ def validate_config(config: Mapping[str, Any], source: str = CONFIG_FILE) -> Non
             raise ModelDirError(f"{source}: {key!r} must be >= {minimum}; got {config[key]!r}.")
     if "encoder_file" in config:
         check_plain_file_name(config["encoder_file"], f"{source}: 'encoder_file'")
+    _check_regularization(config.get("regularization"), source)
     dataset = config.get("dataset")
     if isinstance(dataset, dict):
         _check_types(dataset, DATASET_SCHEMA, "dataset.", source)

@@ -26,12 +26,13 @@ import math
 import re
 import sys
 from pathlib import Path
-from typing import Iterable, Sequence
+from typing import Any, Callable, Iterable, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
 
 from .evaluate import SAMPLED_SUFFIX
+from .metrics.registry import metric_specs
 from .intervals import CONFIG_COLUMNS, DEFAULT_METHOD, Levels, summarize_levels
 from .modeldir import SCORES_FILE
 from .scoring import TABLE_COLUMNS, ScoreOutcome, scores_table
@@ -40,50 +41,47 @@ __all__ = ["read_scores", "write_report", "model_summary", "summary_text", "METR
            "METRIC_NAMES", "metric_direction", "metric_range", "metric_name", "MIN_MODELS_FOR_RANK_CORRELATION"]
 
 # ---- what each metric means ---------------------------------------------------------------------
-# One table in one place until the metric registry exists (DESIGN.md, "Where it is going": each
-# metric module declares its spec, value range included). Then the direction, the natural range and
-# the display name move into the registry, and the report reads them from there.
+# The registry holds it (each metric module declares its spec: direction, natural range, title); these
+# views read it, so a metric registered by a user is drawn the same way.
 
-METRIC_DIRECTIONS: dict[str, str] = {
-    "mig": "higher", "wdg": "higher", "modularity": "higher", "explicitness": "higher", "dci": "higher",
-    "sap": "higher", "irs": "higher", "mig_sup": "higher", "dcimig": "higher", "jemmig": "higher",
-    "infom": "higher", "infoc": "higher", "infoe": "higher", "dci_es": "higher",
-    "dci_es_size": "higher",  # S = K/d: 1 for one dim per factor, 0.5 for twice as many dims (docs/dci_es.md)
-    "beta_vae": "higher", "factor_vae": "higher",  # accuracies of a majority-vote / linear classifier
-    # dependence between code dims: 0 for independent dims (docs/unsupervised.md)
-    "gaussian_total_correlation": "lower", "gaussian_wasserstein_correlation": "lower",
-    "gaussian_wasserstein_correlation_normalized": "lower", "mutual_info_score": "lower",
-}
-"""Which way each metric is better: "higher" or "lower". Every name of
-`dismetrics.evaluate.available_metrics()`, plus the `<name>_sampled` variants of the
-unsupervised scores (tests/test_report_figures.py walks them)."""
-METRIC_RANGES: dict[str, tuple[float, float | None] | None] = {
-    **{name: (0.0, 1.0) for name in ("mig", "wdg", "modularity", "explicitness", "dci", "sap", "irs", "mig_sup",
-                                     "dcimig", "jemmig", "infom", "infoc", "infoe", "dci_es", "beta_vae", "factor_vae")},
-    "dci_es_size": (0.0, None),
-    "gaussian_total_correlation": (0.0, None), "gaussian_wasserstein_correlation": (0.0, None),
-    "gaussian_wasserstein_correlation_normalized": (0.0, None), "mutual_info_score": (0.0, None),
-}
-"""The natural range of each metric, `(low, high)`; `high` None when it is unbounded above (nats,
-squared code units). Axes start from it (a figure zoomed in says so)."""
-METRIC_NAMES: dict[str, str] = {
-    "mig": "MIG", "wdg": "WDG", "modularity": "Modularity", "explicitness": "Explicitness",
-    "dci": "DCI disentanglement", "sap": "SAP", "irs": "IRS", "mig_sup": "MIG-sup", "dcimig": "DCIMIG",
-    "jemmig": "JEMMIG (normalized)", "infom": "InfoM", "infoc": "InfoC", "infoe": "InfoE",
-    "dci_es": "DCI-ES explicitness", "dci_es_size": "DCI-ES size", "beta_vae": "beta-VAE score",
-    "factor_vae": "FactorVAE score", "gaussian_total_correlation": "Gaussian TC",
-    "gaussian_wasserstein_correlation": "Gaussian WC", "gaussian_wasserstein_correlation_normalized": "Gaussian WC norm.",
-    "mutual_info_score": "Mutual info score",
-}
-"""The name a reader knows a metric by (titles, axes, tables). The metric "beta_vae" (the beta-VAE
-score) is never confused with the model "beta_vae" (a beta-VAE: `MODEL_NAMES`)."""
-_UNSUPERVISED = ("gaussian_total_correlation", "gaussian_wasserstein_correlation",
-                 "gaussian_wasserstein_correlation_normalized", "mutual_info_score")
-for _name in _UNSUPERVISED:  # the scores of the sampled representation z ~ N(mean, exp(logvar))
-    METRIC_DIRECTIONS[_name + SAMPLED_SUFFIX] = METRIC_DIRECTIONS[_name]
-    METRIC_RANGES[_name + SAMPLED_SUFFIX] = METRIC_RANGES[_name]
-    METRIC_NAMES[_name + SAMPLED_SUFFIX] = METRIC_NAMES[_name] + ", sampled"
-del _name
+
+
+class _RegistryView(Mapping):
+    """A read-only view of one field of every registered metric's spec (the registry is the source:
+    [`dismetrics.metrics.registry`][dismetrics.metrics.registry]), plus the `<name>_sampled` variants of the
+    unsupervised scores (scores of z ~ N(mean, exp(logvar)))."""
+
+    def __init__(self, field: Callable[[Any], Any], sampled: Callable[[Any], Any]):
+        self._field, self._sampled = field, sampled
+
+    def _table(self) -> dict:
+        table = {}
+        for spec in metric_specs():
+            table[spec.name] = self._field(spec)
+            if spec.kind == "unsupervised":
+                table[spec.name + SAMPLED_SUFFIX] = self._sampled(spec)
+        return table
+
+    def __getitem__(self, name):
+        return self._table()[name]
+
+    def __iter__(self):
+        return iter(self._table())
+
+    def __len__(self):
+        return len(self._table())
+
+
+METRIC_DIRECTIONS: Mapping[str, str] = _RegistryView(lambda spec: spec.direction, lambda spec: spec.direction)
+"""Which way each metric is better: "higher" or "lower" (`MetricSpec.direction`). Every registered metric,
+plus the `<name>_sampled` variants of the unsupervised scores (tests/test_report_figures.py walks them)."""
+METRIC_RANGES: Mapping[str, tuple[float, float | None]] = _RegistryView(lambda spec: tuple(spec.value_range),
+                                                                        lambda spec: tuple(spec.value_range))
+"""The natural range of each metric, `(low, high)` (`MetricSpec.value_range`); `high` None when it is
+unbounded above (nats, squared code units). Axes start from it (a figure zoomed in says so)."""
+METRIC_NAMES: Mapping[str, str] = _RegistryView(lambda spec: spec.title, lambda spec: spec.title + ", sampled")
+"""The name a reader knows a metric by (titles, axes, tables; `MetricSpec.title`). The metric "beta_vae"
+(the beta-VAE score) is never confused with the model "beta_vae" (a beta-VAE: `MODEL_NAMES`)."""
 
 MODEL_NAMES = {"beta_vae": "\u03b2-VAE", "annealed_vae": "AnnealedVAE", "factor_vae": "FactorVAE",
                "beta_tcvae": "\u03b2-TCVAE", "dip_vae_i": "DIP-VAE-I", "dip_vae_ii": "DIP-VAE-II", "wae_mmd": "WAE-MMD",
@@ -92,7 +90,7 @@ MODEL_NAMES = {"beta_vae": "\u03b2-VAE", "annealed_vae": "AnnealedVAE", "factor_
 """Model kinds as papers write them."""
 REGULARIZATION_NAMES = {"beta": "\u03b2", "gamma": "\u03b3", "c_max": "C_max", "lambda_od": "\u03bb_od",
                         "lambda": "\u03bb", "lambda_1": "\u03bb_1"}
-"""Regularization hyperparameters as papers write them (`dismetrics.scoring.REGULARIZATION_KEYS`)."""
+"""Regularization hyperparameters as papers write them (the names of `dismetrics_models.hyperparameters.REGULARIZATION_KEYS`)."""
 MIN_MODELS_FOR_RANK_CORRELATION = 5
 """Fewer model dirs than this give no rank-correlation heatmap: with n models a rank correlation takes
 few values (3 models: only +-0.5 and +-1), and the page says so instead."""
@@ -282,15 +280,17 @@ def _y_limits(metric: str, values: Sequence[float], band_lows: Sequence[float] =
     `ZOOM_BELOW` of it, else zoomed in on the values with a note saying so ("" when not zoomed).
     Bands (intervals over seeds) get room up to 0.6 spans of the values beyond them."""
     values = [float(v) for v in values if _finite(v)]
+    natural = metric_range(metric)
+    if natural is not None and not math.isfinite(natural[0]):  # unbounded below (latte's smoothness): no axis to show
+        natural = None
     if not values:
-        natural = metric_range(metric) or (0.0, 1.0)
+        natural = natural or (0.0, 1.0)
         return natural[0], natural[1] if natural[1] is not None else 1.0, ""
     low, high = min(values), max(values)
     span = high - low if high > low else max(abs(high) * 0.1, 0.05)
     bottom = max(low - 0.6 * span, min([low - 0.08 * span, *[b for b in band_lows if _finite(b)]]))
     top = min(high + 0.6 * span, max([high + 0.08 * span, *[b for b in band_highs if _finite(b)]]))
     bottom, top = bottom - 0.02 * span, top + 0.02 * span
-    natural = metric_range(metric)
     if natural is None:
         return bottom, top, ""
     full_low = min(natural[0], low)
@@ -689,28 +689,10 @@ def summary_text(table: pd.DataFrame, width: int = 100, stream=None) -> str:
 
 
 # ---- the report ----------------------------------------------------------------------------------
-def write_report(tables: Sequence, out_dir, *, method: str = DEFAULT_METHOD, confidence: float = 0.95) -> Path:
-    """Write the figures (PNG), `index.html` and the tables into `out_dir`; returns the HTML path.
-
-    Besides the figures and the page: `scores.csv` (the table read), `levels_models.csv` (per model
-    dir and metric: mean over repeats and the evaluation interval, `dismetrics.intervals.evaluation_level`)
-    and `levels_configurations.csv` (per configuration and metric: mean over seeds and the interval
-    over seeds, `dismetrics.intervals.seed_level`). `method` and `confidence` are those of
-    the intervals (`dismetrics.intervals.mean_interval`).
-    """
-    import matplotlib  # noqa: PLC0415
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt  # noqa: PLC0415
-
-    table = read_scores(tables)
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    items: list[tuple[str, str, str]] = []  # ("figure", file, caption) or ("warning" / "note", html, "")
-    metrics = [m for m in table["metric"].dropna().unique()]
-    levels = summarize_levels(table, method=method, confidence=confidence)
+def _metric_figures(plt, table, metrics, levels, out: Path, method: str, confidence: float) -> list[tuple[str, str, str]]:
+    """One levels figure per metric (or a note where no model dir has a value of it)."""
     percent = f"{100 * confidence:g}%"
-
+    items: list[tuple[str, str, str]] = []
     for metric in metrics:
         n_configs = int((levels.seeds["metric"] == metric).sum())
         if n_configs == 0:
@@ -729,57 +711,60 @@ def write_report(tables: Sequence, out_dir, *, method: str = DEFAULT_METHOD, con
                                       f"evaluation interval; line and band: the configuration's mean over seeds and its "
                                       f"{percent} interval over seeds ({method})"))
 
-    summary = model_summary(table)
+    return items
+
+
+def _dataset_figures(plt, table, summary, metrics, levels, dataset, out: Path, confidence: float) -> list[tuple[str, str, str]]:
+    """The rank-correlation heatmap and the metric-vs-reconstruction figure of one data set (or why not)."""
+    percent = f"{100 * confidence:g}%"
+    items: list[tuple[str, str, str]] = []
     dataset_of = summary["dataset"].astype(object).where(summary["dataset"].notna(), "unknown")
-    datasets = dataset_of.unique()
-    for dataset in datasets:
-        part = summary[dataset_of == dataset]
-        scored = [m for m in metrics if m in part.columns and part[m].notna().sum() >= 2 and part[m].nunique() > 1]
-        n_models = part.shape[0]
-        if n_models >= MIN_MODELS_FOR_RANK_CORRELATION and len(scored) >= 2:
-            fig = _rank_figure(plt, part, scored, dataset)
-            name = f"rank_correlation_{_slug(dataset)}.png"
-            fig.savefig(out / name, dpi=110, bbox_inches="tight")
-            plt.close(fig)
-            items.append(("figure", name, f"Spearman rank correlation between metrics over the {n_models} model dirs of "
-                                          f"{dataset}; lower-is-better metrics (\u2193) enter negated"))
-        elif n_models < MIN_MODELS_FOR_RANK_CORRELATION:
-            possible = {1: "undefined", 2: "only \u00b11", 3: "only \u00b10.5 or \u00b11"}
-            example = f" (with {n_models} model{'s' if n_models != 1 else ''}: {possible[n_models]})" if n_models in possible else ""
-            items.append(("warning", f"No rank-correlation heatmap for {html.escape(str(dataset))}: {n_models} model "
-                                     f"dir{'s' if n_models != 1 else ''}. With fewer than {MIN_MODELS_FOR_RANK_CORRELATION} "
-                                     f"models a Spearman correlation takes only a few values{example} and cannot show "
-                                     f"how the metrics agree; it needs at least {MIN_MODELS_FOR_RANK_CORRELATION} model dirs.",
-                          ""))
-        else:
-            items.append(("note", f"No rank-correlation heatmap for {html.escape(str(dataset))}: it needs 2 metrics "
-                                  "that vary across the model dirs.", ""))
+    part = summary[dataset_of == dataset]
+    scored = [m for m in metrics if m in part.columns and part[m].notna().sum() >= 2 and part[m].nunique() > 1]
+    n_models = part.shape[0]
+    if n_models >= MIN_MODELS_FOR_RANK_CORRELATION and len(scored) >= 2:
+        fig = _rank_figure(plt, part, scored, dataset)
+        name = f"rank_correlation_{_slug(dataset)}.png"
+        fig.savefig(out / name, dpi=110, bbox_inches="tight")
+        plt.close(fig)
+        items.append(("figure", name, f"Spearman rank correlation between metrics over the {n_models} model dirs of "
+                                      f"{dataset}; lower-is-better metrics (\u2193) enter negated"))
+    elif n_models < MIN_MODELS_FOR_RANK_CORRELATION:
+        possible = {1: "undefined", 2: "only \u00b11", 3: "only \u00b10.5 or \u00b11"}
+        example = f" (with {n_models} model{'s' if n_models != 1 else ''}: {possible[n_models]})" if n_models in possible else ""
+        items.append(("warning", f"No rank-correlation heatmap for {html.escape(str(dataset))}: {n_models} model "
+                                 f"dir{'s' if n_models != 1 else ''}. With fewer than {MIN_MODELS_FOR_RANK_CORRELATION} "
+                                 f"models a Spearman correlation takes only a few values{example} and cannot show "
+                                 f"how the metrics agree; it needs at least {MIN_MODELS_FOR_RANK_CORRELATION} model dirs.",
+                      ""))
+    else:
+        items.append(("note", f"No rank-correlation heatmap for {html.escape(str(dataset))}: it needs 2 metrics "
+                              "that vary across the model dirs.", ""))
 
-        recon = pd.to_numeric(part["recon_error"], errors="coerce")
-        panels = [m for m in metrics if m in part.columns and part[m].notna().any()]
-        varying = [m for m in panels if part[m].nunique() > 1 or n_models == 1]
-        if recon.notna().sum() >= 1 and varying:
-            part_table = table[table["model_dir"].isin(part.index)]
-            fig = _recon_figure(plt, levels, part_table, varying, dataset, confidence)
-            name = f"vs_recon_{_slug(dataset)}.png"
-            fig.savefig(out / name, dpi=110, bbox_inches="tight")
-            plt.close(fig)
-            constant = [metric_name(m) for m in panels if m not in varying]
-            left_out = f" (left out, the same for every model: {', '.join(constant)})" if constant else ""
-            items.append(("figure", name, f"Each metric against the held-out reconstruction error ({dataset}): a point per "
-                                          f"model dir at its mean over repeats, with the {percent} evaluation interval"
-                                          f"{left_out}"))
-        else:
-            items.append(("note", f"No metric-vs-reconstruction figure for {html.escape(str(dataset))}: the model dirs "
-                                  "record no reconstruction error (codes-only dirs) or no metric varies.", ""))
+    recon = pd.to_numeric(part["recon_error"], errors="coerce")
+    panels = [m for m in metrics if m in part.columns and part[m].notna().any()]
+    varying = [m for m in panels if part[m].nunique() > 1 or n_models == 1]
+    if recon.notna().sum() >= 1 and varying:
+        part_table = table[table["model_dir"].isin(part.index)]
+        fig = _recon_figure(plt, levels, part_table, varying, dataset, confidence)
+        name = f"vs_recon_{_slug(dataset)}.png"
+        fig.savefig(out / name, dpi=110, bbox_inches="tight")
+        plt.close(fig)
+        constant = [metric_name(m) for m in panels if m not in varying]
+        left_out = f" (left out, the same for every model: {', '.join(constant)})" if constant else ""
+        items.append(("figure", name, f"Each metric against the held-out reconstruction error ({dataset}): a point per "
+                                      f"model dir at its mean over repeats, with the {percent} evaluation interval"
+                                      f"{left_out}"))
+    else:
+        items.append(("note", f"No metric-vs-reconstruction figure for {html.escape(str(dataset))}: the model dirs "
+                              "record no reconstruction error (codes-only dirs) or no metric varies.", ""))
 
-    try:
-        from .training_curves import report_figures  # noqa: PLC0415
-    except ImportError:  # pragma: no cover
-        report_figures = None
-    if report_figures is not None:
-        items += [("figure", name, caption) for name, caption in report_figures(table, out)]
+    return items
 
+
+def _page_html(table, metrics, levels, items, method: str, confidence: float) -> str:
+    """The report page: the two levels tables, the metrics that failed, then the figures and notes in order."""
+    percent = f"{100 * confidence:g}%"
     errors = table[table["error"] != ""][["model_dir", "metric", "error"]].drop_duplicates()
     config_html, model_html = _levels_tables(levels, metrics, percent)
     one_seed = bool(len(levels.seeds)) and int(levels.seeds["n_seeds"].max()) < 2
@@ -820,10 +805,44 @@ def write_report(tables: Sequence, out_dir, *, method: str = DEFAULT_METHOD, con
         else:
             page.append(f"<p><em>{text}</em></p>")
     page.append("</body></html>")
-    index = out / "index.html"
+    return "\n".join(page) + "\n"
+
+
+def write_report(tables: Sequence, out_dir, *, method: str = DEFAULT_METHOD, confidence: float = 0.95) -> Path:
+    """Write the figures (PNG), `index.html` and the tables into `out_dir`; returns the HTML path.
+
+    Besides the figures and the page: `scores.csv` (the table read), `levels_models.csv` (per model
+    dir and metric: mean over repeats and the evaluation interval, `dismetrics.intervals.evaluation_level`)
+    and `levels_configurations.csv` (per configuration and metric: mean over seeds and the interval
+    over seeds, `dismetrics.intervals.seed_level`). `method` and `confidence` are those of
+    the intervals (`dismetrics.intervals.mean_interval`).
+    """
+    import matplotlib  # noqa: PLC0415
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt  # noqa: PLC0415
+
     from .modeldir import atomic_write_text  # noqa: PLC0415
 
-    atomic_write_text(index, "\n".join(page) + "\n")
+    table = read_scores(tables)
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    metrics = [m for m in table["metric"].dropna().unique()]
+    levels = summarize_levels(table, method=method, confidence=confidence)
+    # ("figure", file, caption) or ("warning" / "note", html, ""), in page order
+    items = _metric_figures(plt, table, metrics, levels, out, method, confidence)
+    summary = model_summary(table)
+    datasets = summary["dataset"].astype(object).where(summary["dataset"].notna(), "unknown").unique()
+    for dataset in datasets:
+        items += _dataset_figures(plt, table, summary, metrics, levels, dataset, out, confidence)
+    try:
+        from .training_curves import report_figures  # noqa: PLC0415
+    except ImportError:  # pragma: no cover
+        report_figures = None
+    if report_figures is not None:
+        items += [("figure", name, caption) for name, caption in report_figures(table, out)]
+    index = out / "index.html"
+    atomic_write_text(index, _page_html(table, metrics, levels, items, method, confidence))
     table.to_csv(out / "scores.csv", index=False)
     levels.evaluation.to_csv(out / "levels_models.csv", index=False)
     levels.seeds.to_csv(out / "levels_configurations.csv", index=False)

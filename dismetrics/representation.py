@@ -21,6 +21,7 @@ records.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import sys
 from typing import Any, Callable
@@ -66,7 +67,10 @@ class Representation:
     Build it with [`as_representation`][dismetrics.representation.as_representation]. `rep(observations)`
     returns the codes of the chosen `mode`; [`encode`][dismetrics.representation.Representation.encode]
     returns `(mean, logvar)` (`logvar` is None when the encoder gives none). Inputs are processed in batches
-    of `batch_size` observations (all at once when None).
+    of `batch_size` observations (all at once when None). `digest` (a function returning a str, or None)
+    identifies the encoder for a representation table on disk ([`dismetrics.table`][dismetrics.table]);
+    [`as_representation`][dismetrics.representation.as_representation] sets it for torch modules and model
+    dirs.
     """
 
     def __init__(
@@ -77,14 +81,28 @@ class Representation:
         batch_size: int | None = None,
         random_state=None,
         name: str | None = None,
+        digest: Callable[[], str] | None = None,
     ) -> None:
         self._encode_fn = encode_fn
+        self._digest_fn = digest
+        self._digest: str | None = None
         self.mode = check_choice(mode, name="mode", choices=("mean", "sampled"))
         self.batch_size = None if batch_size is None else check_positive_int(batch_size, name="batch_size")
         self.random_state = random_state
         self._rng = check_random_state(random_state)
         self.name = name or getattr(encode_fn, "__name__", None) or type(encode_fn).__name__
         self.n_dims: int | None = None
+        self.output_dtype: np.dtype | None = None
+        """The narrowest float dtype that holds every value the encoder returned so far exactly
+        (float32 for a float32 encoder, float64 otherwise); a table stores the codes in it."""
+
+    def digest(self) -> str | None:
+        """A digest of the encoder (weights and architecture of a torch module, the encoder file of a model
+        dir), or None for a plain callable, whose outputs nothing identifies. Computed on the first call and
+        kept: a module trained further afterwards needs a new `as_representation`."""
+        if self._digest is None and self._digest_fn is not None:
+            self._digest = self._digest_fn()
+        return self._digest
 
     def __repr__(self) -> str:
         return f"Representation({self.name!r}, mode={self.mode!r}, batch_size={self.batch_size})"
@@ -98,14 +116,19 @@ class Representation:
             if str(error).startswith("returned an empty tuple"):
                 raise ValueError(f"representation {self.name!r} {error}.") from None
             raise
-        mean = self._check_array(_to_numpy(mean), observations.shape[0], "codes")
+        mean = _to_numpy(mean)
+        raw_dtypes = [mean.dtype]
+        mean = self._check_array(mean, observations.shape[0], "codes")
         if logvar is not None:
-            logvar = self._check_array(_to_numpy(logvar), observations.shape[0], "log-variances")
+            logvar = _to_numpy(logvar)
+            raw_dtypes.append(logvar.dtype)
+            logvar = self._check_array(logvar, observations.shape[0], "log-variances")
             if logvar.shape != mean.shape:
                 raise ValueError(
                     f"representation {self.name!r} returned log-variances of shape {logvar.shape} "
                     f"for means of shape {mean.shape}; they must have the same shape."
                 )
+        self._note_dtype(raw_dtypes)
         if self.n_dims is None:
             self.n_dims = mean.shape[1]
         elif mean.shape[1] != self.n_dims:
@@ -114,6 +137,12 @@ class Representation:
                 "call; a representation must always give the same number of dims."
             )
         return mean, logvar
+
+    def _note_dtype(self, dtypes) -> None:
+        exact32 = all(dtype.kind == "f" and dtype.itemsize <= 4 for dtype in dtypes)
+        dtype = np.dtype(np.float32 if exact32 else np.float64)
+        if self.output_dtype is None or dtype.itemsize > self.output_dtype.itemsize:
+            self.output_dtype = dtype
 
     def _check_array(self, array: np.ndarray, n: int, what: str) -> np.ndarray:
         if array.dtype == object or not (np.issubdtype(array.dtype, np.number) or array.dtype == np.bool_):
@@ -169,9 +198,12 @@ class Representation:
 
     def with_mode(self, mode: str, random_state=None) -> "Representation":
         """The same encoder in another mode (and with another `random_state` for sampling)."""
-        return Representation(
-            self._encode_fn, mode=mode, batch_size=self.batch_size, random_state=random_state, name=self.name
+        rep = Representation(
+            self._encode_fn, mode=mode, batch_size=self.batch_size, random_state=random_state, name=self.name,
+            digest=self._digest_fn,
         )
+        rep._digest = self._digest
+        return rep
 
 
 def _torch_encode_fn(module, *, channels_first: bool) -> Callable[[np.ndarray], Any]:
@@ -209,6 +241,42 @@ def _torch_encode_fn(module, *, channels_first: bool) -> Callable[[np.ndarray], 
     return encode
 
 
+def _torch_digest(module, *, channels_first: bool) -> Callable[[], str]:
+    """A digest of a torch module: its class, its architecture (`repr`), the input layout and every entry
+    of its `state_dict` (name, dtype, shape and bytes)."""
+
+    def digest() -> str:
+        import torch  # already imported: module is a torch module
+
+        hasher = hashlib.sha256()
+        kind = type(module)
+        hasher.update(f"torch:{kind.__module__}.{kind.__qualname__}\n{module!r}\nchannels_first={channels_first}\n".encode())
+        with torch.no_grad():
+            for key, tensor in module.state_dict().items():
+                if not isinstance(tensor, torch.Tensor):
+                    hasher.update(f"{key}={tensor!r}\n".encode())
+                    continue
+                flat = tensor.detach().to("cpu").contiguous().reshape(-1)
+                hasher.update(f"{key}:{flat.dtype}:{tuple(tensor.shape)}\n".encode())
+                hasher.update(flat.view(torch.uint8).numpy().tobytes())
+        return hasher.hexdigest()
+
+    return digest
+
+
+def _file_digest(path, *, channels_first: bool) -> Callable[[], str]:
+    """A digest of a model dir's encoder: its file's bytes and the input layout."""
+
+    def digest() -> str:
+        hasher = hashlib.sha256(f"encoder file\nchannels_first={channels_first}\n".encode())
+        with open(path, "rb") as handle:
+            for block in iter(lambda: handle.read(1 << 20), b""):
+                hasher.update(block)
+        return hasher.hexdigest()
+
+    return digest
+
+
 def as_representation(
     obj,
     *,
@@ -223,12 +291,13 @@ def as_representation(
 
     Parameters
     ----------
-    obj : callable, torch.nn.Module, path or Representation
+    obj : callable, torch.nn.Module, path, Representation or RepresentationTable
         A numpy callable `observations -> codes` or `-> (mean, logvar)`; a `torch.nn.Module`
         whose forward returns a tensor of means or a `(mean, logvar, ...)` tuple; a model dir (str or
         `os.PathLike`) with an exported encoder (its config's `channels_first` is used); or a
         [`Representation`][dismetrics.representation.Representation] (returned as is when nothing is changed,
-        re-wrapped otherwise).
+        re-wrapped otherwise); a [`RepresentationTable`][dismetrics.table.RepresentationTable] gives its
+        representation.
     mode : {"mean", "sampled"}
         `"mean"`: the codes are the means. `"sampled"`: `z = mean + exp(logvar / 2) * eps` with
         `eps ~ N(0, I)` from `random_state` (needs an encoder that returns a log-variance).
@@ -250,6 +319,9 @@ def as_representation(
         loading unpickles data and so can run arbitrary code, is refused unless this is True: set it
         only for model dirs whose source you trust (see the "Security and trust" docs page).
     """
+    inner = getattr(obj, "_dismetrics_representation", None)  # a representation table, or evaluate's encoding
+    if isinstance(inner, Representation):
+        obj = inner
     if isinstance(obj, Representation):
         if mode == obj.mode and batch_size is None and random_state is None and name is None:
             return obj
@@ -268,12 +340,14 @@ def as_representation(
         # an encoder graph says its input layout; a legacy (trusted) archive relies on the config
         layout = getattr(module, "input_layout", None)
         dir_channels_first = layout == "channels_first" if layout else bool(config.get("channels_first", False))
+        encoder_file = modeldir.encoder_path(path, config)
         return Representation(
             _torch_encode_fn(module, channels_first=dir_channels_first),
             mode=mode,
             batch_size=DEFAULT_TORCH_BATCH_SIZE if batch_size is None else batch_size,
             random_state=random_state,
             name=name or f"model dir {path}",
+            digest=None if encoder_file is None else _file_digest(encoder_file, channels_first=dir_channels_first),
         )
     if _is_torch_module(obj):
         return Representation(
@@ -282,6 +356,7 @@ def as_representation(
             batch_size=DEFAULT_TORCH_BATCH_SIZE if batch_size is None else batch_size,
             random_state=random_state,
             name=name or type(obj).__name__,
+            digest=_torch_digest(obj, channels_first=bool(channels_first)),
         )
     if callable(obj):
         return Representation(obj, mode=mode, batch_size=batch_size, random_state=random_state, name=name)

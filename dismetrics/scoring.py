@@ -25,6 +25,7 @@ import os
 import sys
 import threading
 import time
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterator, Sequence
@@ -32,7 +33,8 @@ from typing import Any, Callable, Iterator, Sequence
 import pandas as pd
 
 from . import __version__
-from .evaluate import evaluate, evaluate_codes
+from .evaluate import _canonical_list, evaluate, evaluate_codes
+from .metrics.presets import preset_params
 from .modeldir import (
     CODES_FILE,
     CONFIG_FILE,
@@ -47,7 +49,6 @@ from .modeldir import (
 )
 
 __all__ = [
-    "REGULARIZATION_KEYS",
     "SCORES_FORMAT",
     "ScoreOutcome",
     "SchedulerError",
@@ -60,21 +61,24 @@ __all__ = [
     "read_scores_entries",
 ]
 
-REGULARIZATION_KEYS = {
-    "beta_vae": "beta",
-    "annealed_vae": "c_max",
-    "factor_vae": "gamma",
-    "beta_tcvae": "beta",
-    "dip_vae_i": "lambda_od",
-    "dip_vae_ii": "lambda_od",
-    "wae_mmd": "lambda",
-    "wae_mmd_random": "lambda_1",
-    "wae": "beta",
-    "wtc_vae": "gamma",
-    "wtc_wae": "gamma",
-    "rtc_vae": "beta",
-}
-"""The hyperparameter that sets each model's regularization strength (MODELS.md's grids)."""
+
+def _regularization(config: dict) -> tuple[str | None, Any]:
+    """`(name, value)` of a model dir's regularization strength: the config's `regularization` entry (the
+    trainer writes it), or, for a dir written before that entry, the trainers' own table
+    (`dismetrics_models.hyperparameters`, importable without torch; the model names live there, not in the
+    core). `(None, None)` when neither says."""
+    entry = config.get("regularization")
+    if isinstance(entry, dict) and isinstance(entry.get("name"), str):
+        return entry["name"], _number(entry.get("value"))
+    model, hyper = config.get("model"), config.get("hyperparameters")
+    if not isinstance(model, str) or not isinstance(hyper, dict):
+        return None, None
+    try:
+        from dismetrics_models.hyperparameters import REGULARIZATION_KEYS  # noqa: PLC0415
+    except ImportError:  # pragma: no cover - the two packages ship together
+        return None, None
+    key = REGULARIZATION_KEYS.get(model)
+    return (key, _number(hyper.get(key))) if key else (None, None)
 
 ROW_COLUMNS = ["metric", "value", "repeat", "seed", "seconds", "error"]
 TABLE_COLUMNS = ["model_dir", "model", "dataset", "model_seed", "regularization", "regularization_value", "recon_error",
@@ -138,28 +142,39 @@ class ScoreOutcome:
         return self.status != "failed" and not self.write_error and not self.metric_errors()
 
 
-def score_settings(*, metrics="all", exclude=(), repeats=1, seed=0, n=10_000, n_test=5_000,
-                   dataset=None, dataset_path=None, representation=None, metric_params=None) -> dict[str, Any]:
+def score_settings(*, metrics="all", exclude=(), repeats=None, random_state=0, n=None, n_test=None,
+                   preset="disentanglement_lib", dataset=None, dataset_path=None, representation=None,
+                   metric_params=None, seed=None) -> dict[str, Any]:
     """The settings that identify a scoring run (stored in scores.json; equal settings are skipped
     when the inputs are unchanged too).
 
-    `metric_params` (`{metric: {parameter: value}}`, as `dismetrics.evaluate.evaluate` takes
-    it) must be JSON data, since it is stored; it enters the settings only when given, so runs without
-    it keep their settings key. A `representation` given as `path/to/file.py:function` is stored
-    with the file's absolute path (workers elsewhere load the same file).
+    `n`, `n_test` and `repeats` default to the preset's sizes
+    ([`dismetrics.metrics.presets.EVALUATE_SIZES`][dismetrics.metrics.presets.EVALUATE_SIZES]); `preset` is
+    passed to every metric ([`dismetrics.evaluate`][dismetrics.evaluate.evaluate]). Metric names are stored
+    canonical (an alias and its metric give one key). `metric_params` (`{metric: {parameter: value}}`, as
+    `dismetrics.evaluate.evaluate` takes it) must be JSON data, since it is stored; it enters the settings
+    only when given, so runs without it keep their settings key. A `representation` given as
+    `path/to/file.py:function` is stored with the file's absolute path (workers elsewhere load the same
+    file). `seed` is the deprecated name of `random_state`.
     """
+    if seed is not None:
+        warnings.warn("score_settings(seed=...) is deprecated; use random_state.", DeprecationWarning, stacklevel=2)
+        random_state = seed
+    sizes = preset_params(preset, "evaluate", n=n, n_test=n_test, repeats=repeats)
     settings = {
-        "metrics": metrics if isinstance(metrics, str) else sorted(metrics),
-        "exclude": sorted(exclude or ()),
-        "repeats": int(repeats),
-        "seed": int(seed),
-        "n": int(n),
-        "n_test": int(n_test),
+        "metrics": metrics if isinstance(metrics, str) and metrics == "all" else sorted(_canonical_list(metrics, "metrics")),
+        "exclude": sorted(_canonical_list(exclude, "exclude")),
+        "repeats": int(sizes["repeats"]),
+        "random_state": int(random_state),
+        "n": int(sizes["n"]),
+        "n_test": int(sizes["n_test"]),
         "dataset": dataset,
         "dataset_path": str(dataset_path) if dataset_path else None,
         "representation": _absolute_representation_spec(representation) if representation else representation,
         "dismetrics_version": __version__,
     }
+    if preset != "disentanglement_lib":  # the default preset keeps the settings key of runs before presets
+        settings["preset"] = preset
     if metric_params:
         try:
             settings["metric_params"] = json.loads(json.dumps(metric_params, sort_keys=True))
@@ -543,13 +558,21 @@ def _score_rows(directory: Path, config: dict | None, settings: dict, kind: str,
         representation = (as_representation(target, trust_model_code=True) if trust_model_code
                           else as_representation(target))
         sampler = _sampler_for(directory, config, settings)
+        from .table import planned_observations, scoring_table  # noqa: PLC0415  (the table on disk, issue 18)
+
+        planned = planned_observations(settings["metrics"], settings["exclude"], n=settings["n"], n_test=settings["n_test"],
+                                       repeats=settings["repeats"], metric_params=settings.get("metric_params"),
+                                       preset=settings.get("preset", "disentanglement_lib"))
+        representation = scoring_table(representation, sampler, planned=planned) or representation
         return evaluate(representation, sampler, settings["metrics"], exclude=settings["exclude"],
                         n=settings["n"], n_test=settings["n_test"], repeats=settings["repeats"],
-                        random_state=settings["seed"], metric_params=settings.get("metric_params"), progress=False)
+                        random_state=settings["random_state"], preset=settings.get("preset", "disentanglement_lib"),
+                        metric_params=settings.get("metric_params"), progress=False)
     arrays = read_codes(directory)
     return evaluate_codes(arrays["codes"], arrays["factors"], settings["metrics"], codes_test=arrays.get("codes_test"),
                           factors_test=arrays.get("factors_test"), exclude=settings["exclude"],
-                          repeats=settings["repeats"], random_state=settings["seed"],
+                          repeats=settings["repeats"], random_state=settings["random_state"],
+                          preset=settings.get("preset", "disentanglement_lib"),
                           metric_params=settings.get("metric_params"), progress=False)
 
 
@@ -595,6 +618,8 @@ def score_model_dir(directory, *, force: bool = False, trust_model_code: bool = 
                 outcome.seconds = time.perf_counter() - started
                 return outcome
         frame = _score_rows(directory, outcome.config, settings, kind, trust_model_code)
+        if (frame.attrs.get("table") or {}).get("path"):
+            outcome.notes.append(frame.attrs["table"]["text"])
         outcome.rows = json.loads(frame.to_json(orient="records", double_precision=15))
     except Exception as error:  # one bad dir must not stop the others; the reason is reported
         outcome.status, outcome.rows = "failed", []
@@ -808,8 +833,7 @@ def scores_table(outcomes: Sequence[ScoreOutcome]) -> pd.DataFrame:
     for outcome in outcomes:
         config = outcome.config if isinstance(outcome.config, dict) else {}
         model = config.get("model") if isinstance(config.get("model"), str) else None
-        hyper = config.get("hyperparameters") if isinstance(config.get("hyperparameters"), dict) else {}
-        reg_key = REGULARIZATION_KEYS.get(model) if model else None
+        reg_key, reg_value = _regularization(config)
         dataset = config.get("dataset")
         dataset = dataset.get("name") if isinstance(dataset, dict) else dataset
         base = {
@@ -818,7 +842,7 @@ def scores_table(outcomes: Sequence[ScoreOutcome]) -> pd.DataFrame:
             "dataset": dataset if isinstance(dataset, str) else None,
             "model_seed": _number(config.get("seed")),
             "regularization": reg_key,
-            "regularization_value": _number(hyper.get(reg_key)) if reg_key else None,
+            "regularization_value": reg_value,
             "recon_error": _number(config.get("recon_error_heldout")),
             "steps": _number(config.get("steps")),
         }

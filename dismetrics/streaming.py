@@ -39,7 +39,7 @@ from typing import Any, Callable, cast
 import numpy as np
 
 from ._validation import check_choice, check_positive_int
-from .metrics import SAMPLE_METRICS
+from .metrics.registry import get_metric, metric_names
 from .result import MetricResult
 
 __all__ = ["StreamingMetric", "BOUNDED_METRICS", "to_numpy"]
@@ -56,13 +56,19 @@ def to_numpy(array: Any) -> np.ndarray:
 
 
 def _resolve(metric: Any) -> tuple[str, Callable[..., Any]]:
+    """(canonical name, function) of a registered sample metric (name or alias), or of a function."""
     if isinstance(metric, str):
-        if metric not in SAMPLE_METRICS:
-            raise ValueError(f"metric: unknown sample metric {metric!r}; known: {sorted(SAMPLE_METRICS)}.")
-        return metric, cast(Callable[..., Any], SAMPLE_METRICS[metric])
+        sample = metric_names("sample")
+        try:
+            spec = get_metric(metric)
+        except ValueError:
+            spec = None
+        if spec is None or spec.kind != "sample":
+            raise ValueError(f"metric: unknown sample metric {metric!r}; known: {sorted(sample)}.")
+        return spec.name, cast(Callable[..., Any], spec.func)
     if callable(metric):
         return getattr(metric, "__name__", type(metric).__name__), metric
-    raise ValueError(f"metric must be a name of dismetrics.metrics.SAMPLE_METRICS or a function; got {type(metric).__name__}.")
+    raise ValueError(f"metric must be the name of a registered sample metric or a function; got {type(metric).__name__}.")
 
 
 def _check_batch(codes: np.ndarray, factors: np.ndarray, d: int | None, k: int | None, what: str) -> None:

@@ -12,6 +12,10 @@ Every model uses the same encoder and decoder so that models differ only in thei
 - Critic (WTC-VAE/WAE): MLP on z, three hidden layers of 256, ReLU, a scalar.
 - Discriminator (FactorVAE/RTC-VAE): MLP on z, six hidden layers of 1000, LeakyReLU(0.2), two logits.
 
+Initialization (`initialize_weights`): disentanglement_lib's by default -- Glorot-uniform weights and zero
+biases in every convolution, transposed convolution and dense layer (TensorFlow's layer defaults) -- or
+PyTorch's own layer initialization as the named option `"torch_default"`.
+
 The networks work channels-first (`(n, C, 64, 64)`), as torch convolutions do;
 `ChannelsLastEncoder` wraps an encoder for observations laid out as samplers return them.
 """
@@ -21,6 +25,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from .hyperparameters import DEFAULT_INIT, INIT_SCHEMES
+
 __all__ = [
     "ARCHS",
     "IMAGE_SIZE",
@@ -29,10 +35,12 @@ __all__ = [
     "Critic",
     "Discriminator",
     "ChannelsLastEncoder",
+    "initialize_weights",
 ]
 
 ARCHS = ("paper", "dlib_released")
 IMAGE_SIZE = 64
+_INITIALIZED_LAYERS = (nn.Linear, nn.Conv2d, nn.ConvTranspose2d)
 
 
 def _check_arch(arch: str) -> str:
@@ -142,3 +150,46 @@ class ChannelsLastEncoder(nn.Module):
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         return self.encoder(x.permute(0, 3, 1, 2))
+
+
+def initialize_weights(module: nn.Module, scheme: str = DEFAULT_INIT) -> nn.Module:
+    """Initialize every dense, convolution and transposed-convolution layer of `module` in place.
+
+    Parameters
+    ----------
+    module : torch.nn.Module
+        The network (its submodules are visited in registration order, so the draws from torch's global
+        random generator are reproducible under `torch.manual_seed`).
+    scheme : {"glorot_uniform", "torch_default"}, default "glorot_uniform"
+        `"glorot_uniform"`: weights uniform on `[-b, b]`, `b = sqrt(6 / (fan_in + fan_out))`, biases zero
+        (disentanglement_lib, i.e. TensorFlow's layer defaults; a convolution's fans are its input or output
+        channels times the kernel area, as in TensorFlow). `"torch_default"`: leave the layers as PyTorch
+        initialized them at construction.
+
+    Returns
+    -------
+    torch.nn.Module
+        `module` itself.
+
+    References
+    ----------
+    Glorot & Bengio, "Understanding the difficulty of training deep feedforward neural networks", AISTATS 2010.
+
+    Examples
+    --------
+    >>> import torch
+    >>> layer = initialize_weights(torch.nn.Linear(4, 2))
+    >>> bool(layer.bias.abs().max() == 0) and bool(layer.weight.abs().max() <= (6 / (4 + 2)) ** 0.5)
+    True
+    """
+    if scheme not in INIT_SCHEMES:
+        raise ValueError(f"init must be one of {INIT_SCHEMES}; got {scheme!r}.")
+    if scheme == "torch_default":
+        return module
+    with torch.no_grad():
+        for layer in module.modules():
+            if isinstance(layer, _INITIALIZED_LAYERS):
+                nn.init.xavier_uniform_(layer.weight)
+                if layer.bias is not None:
+                    nn.init.zeros_(layer.bias)
+    return module

@@ -20,7 +20,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .architectures import Decoder, Encoder
+from .architectures import Decoder, Encoder, initialize_weights
+from .hyperparameters import DEFAULT_INIT, INIT_SCHEMES
 
 __all__ = [
     "reconstruction_loss",
@@ -72,6 +73,11 @@ class VAEBase(nn.Module):
     `compute_loss` returns `recon + w(step) * regularizer` where `w` is 1 unless the named
     option `warmup_steps` is positive (then it rises linearly from 0 to 1 over that many steps;
     the reference has no warm-up, so the default is 0).
+
+    Construction builds the encoder, the decoder and then the auxiliary networks
+    (`build_auxiliary_networks`), and initializes all of them by the hyperparameter `init`:
+    `"glorot_uniform"` (default; disentanglement_lib's Glorot-uniform weights and zero biases) or
+    `"torch_default"` (PyTorch's layer initialization), with torch's global random generator.
     """
 
     name: ClassVar[str] = "vae"
@@ -94,6 +100,7 @@ class VAEBase(nn.Module):
         super().__init__()
         allowed = dict(self.defaults)
         allowed.setdefault("warmup_steps", 0)
+        allowed.setdefault("init", DEFAULT_INIT)
         unknown = sorted(set(hyperparameters) - set(allowed))
         if unknown:
             raise ValueError(
@@ -107,6 +114,8 @@ class VAEBase(nn.Module):
         self.dataset_size = dataset_size
         self.encoder = Encoder(in_channels, latent_dim, arch)
         self.decoder = Decoder(in_channels, latent_dim)
+        self.build_auxiliary_networks()
+        initialize_weights(self, self.hyperparameters["init"])
 
     # ---- hyperparameters --------------------------------------------------------------------------
     def validate_hyperparameters(self, hp: dict[str, Any]) -> dict[str, Any]:
@@ -114,6 +123,8 @@ class VAEBase(nn.Module):
         if isinstance(warmup, bool) or int(warmup) != warmup or warmup < 0:
             raise ValueError(f"warmup_steps must be a non-negative integer; got {warmup!r}.")
         hp["warmup_steps"] = int(warmup)
+        if hp["init"] not in INIT_SCHEMES:
+            raise ValueError(f"init must be one of {INIT_SCHEMES}; got {hp['init']!r}.")
         return hp
 
     @property
@@ -121,6 +132,9 @@ class VAEBase(nn.Module):
         return self.hyperparameters
 
     # ---- parameters and optimizers ----------------------------------------------------------------
+    def build_auxiliary_networks(self) -> None:
+        """Create the auxiliary networks (discriminator, critics) as attributes; none by default. Called by
+        `__init__` after the encoder and decoder and before the initialization."""
     def model_parameters(self) -> Iterator[nn.Parameter]:
         """Parameters the model optimizer updates: encoder and decoder only."""
         yield from self.encoder.parameters()

@@ -44,6 +44,7 @@ from dismetrics import modeldir
 from .architectures import IMAGE_SIZE
 from .base import VAEBase
 from .data import BatchSource
+from .hyperparameters import regularization
 from .registry import get_model_class
 
 __all__ = ["train", "train_step", "resolve_device", "resolve_dataset", "step_generator", "OPTIMIZER_DEFAULTS"]
@@ -431,11 +432,235 @@ def encode_samples(model: VAEBase, sampler, seed: int, n: int, device: torch.dev
     return np.concatenate(codes), np.concatenate(factors).astype(np.int64)
 
 
-# ---- the engine -------------------------------------------------------------------------------------
+# ---- the engine, step by step -----------------------------------------------------------------------
+# `train` runs these in order: check the out dir (and read its checkpoint when resuming), settle the run's
+# settings (from the checkpoint or the arguments), build the model and its optimizers, restore the checkpoint
+# or clear an overwritten run, open the logs, write the starting config, run the steps, then export the
+# encoder, measure the held-out reconstruction error, write the codes and the final config.
 def _check_int(value, name: str, minimum: int) -> int:
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
         raise ValueError(f"{name} must be an integer >= {minimum}; got {value!r}.")
     return int(value)
+
+
+_RUN_KEYS = ("model", "batch_size", "seed", "latent_dim", "arch")
+"""The run settings a resumed run must keep (given again, they must equal the checkpoint's)."""
+_OUTPUT_FILES = (modeldir.CHECKPOINT_FILE, modeldir.TRAIN_LOG_FILE, modeldir.ENCODER_FILE, modeldir.LEGACY_ENCODER_FILE,
+                 modeldir.CONFIG_FILE, _TCLog.FILE, _MetricLog.FILE)
+"""What a run writes into its dir (removed by `overwrite=True`; `codes.npz` is rewritten only on request)."""
+
+
+def _read_resume_checkpoint(out: Path, resume: bool, overwrite: bool) -> dict[str, Any] | None:
+    """Step 1, the resume checks: the checkpoint to continue from (None: a fresh start); refuses to start
+    afresh over a run unless `overwrite`."""
+    ckpt_path = out / modeldir.CHECKPOINT_FILE
+    if resume and ckpt_path.exists():
+        return _load_checkpoint(ckpt_path)
+    if not resume and not overwrite and (ckpt_path.exists() or (out / modeldir.CONFIG_FILE).exists()):
+        raise ValueError(
+            f"{str(out)!r} already holds a run; pass resume=True (--resume) to continue it, overwrite=True to start "
+            "afresh, or choose another out dir."
+        )
+    return None
+
+
+def _resumed_run(checkpoint: Mapping[str, Any], requested: Mapping[str, Any], hyperparameters: Mapping[str, Any],
+                 dataset: Any, dataset_path, steps: int | None) -> tuple[dict[str, Any], Any, dict[str, Any]]:
+    """Step 2 when resuming: the checkpoint's run settings, checked against what was asked for again;
+    returns `(run, sampler, dataset_spec)`, `run["steps"]` the total to reach (default: the checkpoint's)."""
+    run = dict(checkpoint["run"])
+    # Checkpoints written before the `init` option were initialized by PyTorch's default.
+    run["hyperparameters"] = {**run["hyperparameters"], "init": run["hyperparameters"].get("init", "torch_default")}
+    for key, value in requested.items():
+        if value is not None and value != run[key]:
+            raise ValueError(f"resume: {key}={value!r} differs from the checkpoint's {run[key]!r}.")
+    stored = {**run["hyperparameters"], **run["optimizer"], "dataset_size": run["dataset_size"]}
+    for key, value in hyperparameters.items():
+        if key not in stored or stored[key] != value:
+            raise ValueError(f"resume: hyperparameter {key}={value!r} differs from the checkpoint's {stored.get(key)!r}.")
+    if dataset is None and dataset_path is None:
+        dataset, dataset_path = run["dataset"]["name"], run["dataset"]["path"]
+    sampler, dataset_spec = resolve_dataset(dataset, dataset_path)
+    if dataset_spec["name"] != run["dataset"]["name"] or dataset_spec["factor_sizes"] != run["dataset"]["factor_sizes"]:
+        raise ValueError(
+            f"resume: the data set {dataset_spec['name']!r} {dataset_spec['factor_sizes']} differs from the checkpoint's "
+            f"{run['dataset']['name']!r} {run['dataset']['factor_sizes']}."
+        )
+    if steps is not None:
+        run["steps"] = steps
+    return run, sampler, dataset_spec
+
+
+def _new_run(requested: Mapping[str, Any], hyperparameters: Mapping[str, Any], dataset: Any, dataset_path,
+             steps: int | None) -> tuple[dict[str, Any], Any, dict[str, Any]]:
+    """Step 2 for a fresh start: the run settings from the arguments and their defaults (MODELS.md);
+    returns `(run, sampler, dataset_spec)`."""
+    if steps is None:
+        raise ValueError("steps must be given (the number of model updates).")
+    sampler, dataset_spec = resolve_dataset(dataset, dataset_path)
+    hp = dict(hyperparameters)
+    optimizer_hp = {key: float(hp.pop(key, default)) for key, default in OPTIMIZER_DEFAULTS.items()}
+    dataset_size = hp.pop("dataset_size", None)
+    dataset_size = int(np.prod(dataset_spec["factor_sizes"])) if dataset_size is None else _check_int(dataset_size, "dataset_size", 1)
+    run = {
+        "model": requested["model"] if requested["model"] is not None else "beta_vae",
+        "batch_size": _check_int(requested["batch_size"] if requested["batch_size"] is not None else 64, "batch_size", 2),
+        "seed": _check_int(requested["seed"] if requested["seed"] is not None else 0, "seed", 0),
+        "latent_dim": _check_int(requested["latent_dim"] if requested["latent_dim"] is not None else 10, "latent_dim", 1),
+        "arch": requested["arch"] if requested["arch"] is not None else "paper",
+        "hyperparameters": hp,
+        "optimizer": optimizer_hp,
+        "dataset_size": dataset_size,
+        "dataset": dataset_spec,
+        "steps": steps,
+    }
+    return run, sampler, dataset_spec
+
+
+class _Trainer:
+    """What the steps after the settings share: the run settings, the data, the device and the model with
+    its optimizers (step 3, construction: `__init__`)."""
+
+    def __init__(self, run: dict[str, Any], sampler, dataset_spec: dict[str, Any], device: torch.device,
+                 *, amp: bool, compile: bool) -> None:
+        self.run, self.sampler, self.dataset_spec, self.device = run, sampler, dataset_spec, device
+        self.amp, self.compile = bool(amp), bool(compile)
+        self.channels = _channels(dataset_spec["observation_shape"])
+        model_cls = get_model_class(run["model"])
+        with torch.random.fork_rng(devices=[]):  # a seeded initialization that leaves the global RNG alone
+            torch.manual_seed(run["seed"])
+            self.net = model_cls(in_channels=self.channels, latent_dim=run["latent_dim"], arch=run["arch"],
+                                 dataset_size=run["dataset_size"], **run["hyperparameters"])
+        run["hyperparameters"] = dict(self.net.hyperparameters)
+        self.net.to(device)
+        opt_hp = run["optimizer"]
+        self.optimizer = torch.optim.Adam(list(self.net.model_parameters()), lr=opt_hp["lr"],
+                                          betas=(opt_hp["beta1"], opt_hp["beta2"]), eps=opt_hp["adam_eps"])
+        self.auxiliary_optimizers = self.net.make_auxiliary_optimizers()
+
+    def restore(self, checkpoint: Mapping[str, Any]) -> int:
+        """Step 4, restore: the weights, the optimizers and the RNG states of `checkpoint`; returns its step."""
+        self.net.load_state_dict(checkpoint["model"])
+        self.optimizer.load_state_dict(checkpoint["optimizer"])
+        for name, opt in self.auxiliary_optimizers.items():
+            opt.load_state_dict(checkpoint["auxiliary_optimizers"][name])
+        _set_rng_state(checkpoint.get("rng", {}))
+        start = int(checkpoint["step"])
+        if start > self.run["steps"]:
+            raise ValueError(f"resume: the checkpoint is at step {start}, past the requested steps={self.run['steps']}.")
+        return start
+
+    def save(self, path: Path, step_done: int) -> None:
+        """The checkpoint after `step_done` updates: everything resuming needs to continue exactly."""
+        _save_checkpoint(path, {
+            "format": _CHECKPOINT_FORMAT,
+            "step": step_done,
+            "run": self.run,
+            "model": self.net.state_dict(),
+            "optimizer": self.optimizer.state_dict(),
+            "auxiliary_optimizers": {name: opt.state_dict() for name, opt in self.auxiliary_optimizers.items()},
+            "rng": _rng_state(),
+        })
+
+    def config(self, *, steps_done: int, complete: bool) -> dict[str, Any]:
+        return _config(self.run, self.dataset_spec, self.channels, self.device, self.amp, self.compile,
+                       steps_done=steps_done, complete=complete)
+
+
+def _clear_previous_run(out: Path) -> None:
+    """Step 4 for `overwrite=True`: remove what an earlier run wrote into `out`."""
+    if out.exists():
+        for name in _OUTPUT_FILES:
+            (out / name).unlink(missing_ok=True)
+
+
+class _Logs:
+    """Step 5: the per-step log, the TC log and the metric log of the run in `out`, continued after the
+    checkpoint's step `start` (rows written after it are dropped) or started afresh."""
+
+    def __init__(self, out: Path, trainer: _Trainer, start: int, resumed: bool, *, log_every: int, tc_every: int,
+                 tc_size: int, eval_every: int, eval_metrics, eval_n: int, eval_n_test: int, eval_params) -> None:
+        run, path = trainer.run, out / modeldir.TRAIN_LOG_FILE
+        self.train = _CsvLog(path, log_every)
+        self.tc = _TCLog(out, tc_every, trainer.sampler, run["seed"], tc_size, trainer.device)
+        self.metrics = _MetricLog(out, eval_every, run["steps"], trainer.sampler, run["seed"], eval_metrics,
+                                  eval_n, eval_n_test, eval_params)
+        self.tc.truncate_after(start)  # a fresh start (start 0) drops the rows of a run that crashed before
+        self.metrics.truncate_after(start)  # its first checkpoint
+        if resumed:
+            self.train.truncate_after(start)
+        elif path.exists():
+            path.unlink()
+            self.train.fields = None
+
+    def step(self, done: int, net: VAEBase, terms: dict[str, torch.Tensor]) -> None:
+        """Log the step that made `done` updates: its terms, the metrics and the TC when due."""
+        terms.update(self.metrics.step(done, net))
+        self.train.add(done, terms)
+        self.tc.log(done, net)
+
+
+def _run_steps(trainer: _Trainer, logs: _Logs, ckpt_path: Path, start: int, *, checkpoint_every: int, prefetch: int,
+               progress: bool | None, callbacks: Iterable[Callable[[int, VAEBase], None]]) -> float:
+    """Step 6, the loop: the model updates `start + 1 .. steps`, a checkpoint every `checkpoint_every` and at
+    the end; returns the seconds it took."""
+    from tqdm.auto import tqdm
+
+    run, net, steps = trainer.run, trainer.net, trainer.run["steps"]
+    progress = sys.stderr.isatty() if progress is None else progress
+    callbacks = list(callbacks)
+    net.train()
+    t0 = time.perf_counter()
+    source = BatchSource(trainer.sampler, run["batch_size"], run["seed"], trainer.device,
+                         second_batch=net.uses_second_batch, prefetch=prefetch)
+    bar = tqdm(total=steps, initial=start, disable=not progress, desc=f"{run['model']}", unit="step", dynamic_ncols=True)
+    try:
+        for step in range(start, steps):
+            x, x_second = source.batch(step)
+            terms = train_step(net, trainer.optimizer, trainer.auxiliary_optimizers, x, x_second, step,
+                               step_generator(run["seed"], step), amp=trainer.amp)
+            done = step + 1
+            logs.step(done, net, terms)
+            if done % checkpoint_every == 0 and done < steps:
+                logs.train.flush()
+                trainer.save(ckpt_path, done)
+            for callback in callbacks:
+                callback(done, net)
+            bar.update(1)
+            last = logs.train.last_values
+            if last and not logs.train.rows:
+                bar.set_postfix(loss=f"{last['loss']:.1f}", recon=f"{last['recon']:.1f}", refresh=False)
+        logs.train.flush()
+        trainer.save(ckpt_path, steps)
+    finally:
+        source.close()
+        bar.close()
+    return time.perf_counter() - t0
+
+
+def _finish(out: Path, trainer: _Trainer, start: int, resumed: bool, train_seconds: float, *, heldout_size: int,
+            codes_size: int) -> dict[str, Any]:
+    """Steps 7-9, export, evaluation and codes: the held-out reconstruction error, the encoder file, the codes
+    (when asked for) and the final config; returns the config."""
+    run, net, steps = trainer.run, trainer.net, trainer.run["steps"]
+    recon_heldout = heldout_reconstruction_error(net, trainer.sampler, run["seed"], heldout_size, trainer.device)
+    export_encoder(net, out / modeldir.ENCODER_FILE)
+    codes_size = int(codes_size) if codes_size and codes_size > 0 else 0
+    if codes_size:
+        codes, code_factors = encode_samples(net, trainer.sampler, run["seed"], codes_size, trainer.device)
+        modeldir.write_codes(out, codes, code_factors)
+    config = trainer.config(steps_done=steps, complete=True)
+    config["recon_error_heldout"] = recon_heldout
+    config["heldout_size"] = int(heldout_size)
+    config["codes_size"] = codes_size
+    config["training"] = {
+        "seconds_this_session": train_seconds,
+        "steps_this_session": steps - start,
+        "steps_per_second": (steps - start) / train_seconds if train_seconds > 0 and steps > start else None,
+        "resumed_from_step": start if resumed else None,
+    }
+    modeldir.write_config(out, config)
+    return config
 
 
 def train(
@@ -472,239 +697,118 @@ def train(
 ) -> dict[str, Any]:
     """Train `model` on `dataset` for `steps` model updates and write the model dir `out`.
 
+    The steps (each a function of this module): the resume checks, the run settings, the construction of the
+    model and its optimizers (seeded by `seed`), the restore of the checkpoint or the removal of an
+    overwritten run, the logs, the training loop with its checkpoints, then the encoder export, the held-out
+    reconstruction error, the codes and the final config.
+
     Parameters
     ----------
-    model:
-        A name from MODELS.md ("beta_vae", "annealed_vae", "factor_vae", "beta_tcvae", "dip_vae_i", "wae_mmd",
-        "wae_mmd_random", "wae", "wtc_vae", "wtc_wae", "rtc_vae",
-        "dip_vae_ii"); default "beta_vae" (or the checkpoint's when resuming).
-    dataset:
+    model : str, optional
+        A name from MODELS.md ("beta_vae", "annealed_vae", "factor_vae", "beta_tcvae", "dip_vae_i", "dip_vae_ii",
+        "wae_mmd", "wae_mmd_random", "wae", "wtc_vae", "wtc_wae", "rtc_vae"); default "beta_vae" (or the
+        checkpoint's when resuming).
+    dataset : sampler or str
         A ground-truth sampler (64x64xC observations in [0, 1]) or a data-set name for
         `dismetrics.data.get_sampler` (with `dataset_path` for data sets loaded from files).
-    steps:
-        Total number of model-optimizer updates (when resuming, the total to reach).
-    batch_size, seed, latent_dim, arch:
-        Defaults 64, 0, 10, "paper" (`arch="dlib_released"`: 2x2 kernels in convs 3 and 4).
-    device:
+    steps : int
+        Total number of model-optimizer updates (when resuming, the total to reach; default the checkpoint's).
+    batch_size, seed, latent_dim : int, optional
+        Defaults 64, 0, 10 (when resuming: the checkpoint's, and any given must equal it).
+    device : str or torch.device, default "auto"
         "auto" (CUDA if available), "cpu", "cuda", "cuda:N".
-    out:
+    out : str or path-like
         The model dir to write.
-    resume:
+    dataset_path : str or path-like, optional
+        The data-set file, for data sets loaded from files.
+    arch : {"paper", "dlib_released"}, optional
+        Default "paper" (4x4 kernels); "dlib_released": 2x2 kernels in convs 3 and 4.
+    resume : bool, default False
         Continue the run in `out` from its checkpoint (a fresh start when it has none yet).
-    overwrite:
+    overwrite : bool, default False
         Start afresh in an `out` that already holds a run.
-    checkpoint_every, log_every:
+    checkpoint_every, log_every : int, default 1000, 50
         Checkpoint period (steps); log rows are written to disk every `log_every` steps and at each
         checkpoint.
-    amp, compile:
+    amp, compile : bool, default False
         bfloat16 autocast for the forward passes; `torch.compile` of the encoder and decoder.
-    heldout_size:
+    heldout_size : int, default 1024
         Fresh samples for the held-out reconstruction error at the end.
-    codes_size:
+    codes_size : int, default 0
         When positive, also write `codes.npz`: the encoder means of that many fresh samples and
         their factors (for scoring without torch).
-    tc_log_every, tc_log_size:
+    tc_log_every, tc_log_size : int, default 500, 1024
         Every `tc_log_every` steps (0: never) the Gaussian TC of the mean and of the sampled
         representation of a fixed held-out batch of `tc_log_size` observations goes to
         `tc_log.csv` (Locatello et al.'s Figure 1; the RTC-VAE paper).
-    eval_every, eval_metrics, eval_n, eval_n_test, eval_params:
+    eval_every, eval_metrics, eval_n, eval_n_test, eval_params : default 0, ("mig", "dci"), 2000, 1000, None
         Every `eval_every` steps (0: never) and at the last step, score the encoder with the
-        metrics `eval_metrics` (names of `dismetrics.evaluate.available_metrics()`, default MIG
-        and DCI) on `eval_n` points (and `eval_n_test` test points) drawn from a fixed seed of
-        the run ([`dismetrics.monitor.TrainingMonitor`][dismetrics.monitor.TrainingMonitor]; `eval_params`:
-        extra arguments per metric). The train log gets an `eval_<metric>` column (NaN on the other steps),
-        `eval_log.csv` the full rows. Evaluation does not change training: the weights are
+        metrics `eval_metrics` (registered metric names) on `eval_n` points (and `eval_n_test` test points)
+        drawn from a fixed seed of the run ([`dismetrics.monitor.TrainingMonitor`][dismetrics.monitor.TrainingMonitor];
+        `eval_params`: extra arguments per metric). The train log gets an `eval_<metric>` column (NaN on the
+        other steps), `eval_log.csv` the full rows. Evaluation does not change training: the weights are
         bit-identical to a run without it.
-    callbacks:
+    prefetch : int, default 2
+        Batches prepared ahead by the background thread.
+    progress : bool, optional
+        Show a progress bar; default: when stderr is a terminal.
+    callbacks : iterable of callables, default ()
         `f(step, model)` after each step (`step` = updates done).
-    **hyperparameters:
-        The objective's (`beta`, `gamma`, `c_max`, `lambda_od`, ...), the named warm-up
-        `warmup_steps`, the optimizer's (`lr`, `beta1`, `beta2`, `adam_eps`) and
+    **hyperparameters
+        The objective's (`beta`, `gamma`, `c_max`, `lambda_od`, ...), the named warm-up `warmup_steps`, the
+        initialization `init` ("glorot_uniform", default, or "torch_default"), the auxiliary optimizers'
+        (`critic_beta1`, `disc_beta1`, ...), the model optimizer's (`lr`, `beta1`, `beta2`, `adam_eps`) and
         `dataset_size` (default: the grid size).
 
-    Returns the config written to `out/dismetrics.json`.
+    Returns
+    -------
+    dict
+        The config written to `out/dismetrics.json`.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> import numpy as np
+    >>> from dismetrics.data import FactorGrid
+    >>> from dismetrics_models import train
+    >>> def halves(factors):  # 64x64 images: the left or the right half lit, by the first factor
+    ...     images = np.zeros((len(factors), 64, 64, 1))
+    ...     for image, (side, _) in zip(images, factors):
+    ...         image[:, 32 * side:32 * side + 32] = 1.0
+    ...     return images
+    >>> config = train("beta_vae", FactorGrid([2, 2], observe=halves), steps=2, batch_size=4, heldout_size=4,
+    ...                out=tempfile.mkdtemp(), progress=False, tc_log_every=0)
+    >>> config["steps"], config["complete"], config["regularization"]
+    (2, True, {'name': 'beta', 'value': 4.0})
     """
     if out is None:
         raise ValueError("out must name the model dir to write.")
     out = Path(out)
-    ckpt_path = out / modeldir.CHECKPOINT_FILE
-    log_path = out / modeldir.TRAIN_LOG_FILE
-    checkpoint = None
-    if resume and ckpt_path.exists():
-        checkpoint = _load_checkpoint(ckpt_path)
-    elif not resume and not overwrite and (ckpt_path.exists() or (out / modeldir.CONFIG_FILE).exists()):
-        raise ValueError(
-            f"{str(out)!r} already holds a run; pass resume=True (--resume) to continue it, overwrite=True to start "
-            "afresh, or choose another out dir."
-        )
-
-    requested = {
-        "model": model,
-        "batch_size": batch_size,
-        "seed": seed,
-        "latent_dim": latent_dim,
-        "arch": arch,
-    }
-    if checkpoint is not None:
-        run = dict(checkpoint["run"])
-        for key, value in requested.items():
-            if value is not None and value != run[key]:
-                raise ValueError(f"resume: {key}={value!r} differs from the checkpoint's {run[key]!r}.")
-        for key, value in hyperparameters.items():
-            stored = {**run["hyperparameters"], **run["optimizer"], "dataset_size": run["dataset_size"]}
-            if key not in stored or stored[key] != value:
-                raise ValueError(f"resume: hyperparameter {key}={value!r} differs from the checkpoint's {stored.get(key)!r}.")
-        if dataset is None and dataset_path is None:
-            dataset, dataset_path = run["dataset"]["name"], run["dataset"]["path"]
-        sampler, dataset_spec = resolve_dataset(dataset, dataset_path)
-        if dataset_spec["name"] != run["dataset"]["name"] or dataset_spec["factor_sizes"] != run["dataset"]["factor_sizes"]:
-            raise ValueError(
-                f"resume: the data set {dataset_spec['name']!r} {dataset_spec['factor_sizes']} differs from the checkpoint's "
-                f"{run['dataset']['name']!r} {run['dataset']['factor_sizes']}."
-            )
-        if steps is None:
-            steps = run["steps"]
-    else:
-        if steps is None:
-            raise ValueError("steps must be given (the number of model updates).")
-        sampler, dataset_spec = resolve_dataset(dataset, dataset_path)
-        hp = dict(hyperparameters)
-        optimizer_hp = {key: float(hp.pop(key, default)) for key, default in OPTIMIZER_DEFAULTS.items()}
-        dataset_size = hp.pop("dataset_size", None)
-        dataset_size = int(np.prod(dataset_spec["factor_sizes"])) if dataset_size is None else _check_int(dataset_size, "dataset_size", 1)
-        run = {
-            "model": model if model is not None else "beta_vae",
-            "batch_size": _check_int(batch_size if batch_size is not None else 64, "batch_size", 2),
-            "seed": _check_int(seed if seed is not None else 0, "seed", 0),
-            "latent_dim": _check_int(latent_dim if latent_dim is not None else 10, "latent_dim", 1),
-            "arch": arch if arch is not None else "paper",
-            "hyperparameters": hp,
-            "optimizer": optimizer_hp,
-            "dataset_size": dataset_size,
-            "dataset": dataset_spec,
-        }
-    steps = _check_int(steps, "steps", 1)
     checkpoint_every = _check_int(checkpoint_every, "checkpoint_every", 1)
-    run["steps"] = steps
-    device = resolve_device(device)
-    channels = _channels(dataset_spec["observation_shape"])
-    model_cls = get_model_class(run["model"])
-
-    # Build the model with a seeded initialisation that leaves the global RNG alone.
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(run["seed"])
-        net = model_cls(
-            in_channels=channels,
-            latent_dim=run["latent_dim"],
-            arch=run["arch"],
-            dataset_size=run["dataset_size"],
-            **run["hyperparameters"],
-        )
-    run["hyperparameters"] = {k: v for k, v in net.hyperparameters.items()}
-    net.to(device)
-    opt_hp = run["optimizer"]
-    optimizer = torch.optim.Adam(
-        list(net.model_parameters()), lr=opt_hp["lr"], betas=(opt_hp["beta1"], opt_hp["beta2"]), eps=opt_hp["adam_eps"]
-    )
-    auxiliary_optimizers = net.make_auxiliary_optimizers()
-    start = 0
+    log_settings = dict(log_every=log_every, tc_every=_check_int(tc_log_every, "tc_log_every", 0),
+                        tc_size=_check_int(tc_log_size, "tc_log_size", 2), eval_every=_check_int(eval_every, "eval_every", 0),
+                        eval_metrics=eval_metrics, eval_n=_check_int(eval_n, "eval_n", 2),
+                        eval_n_test=_check_int(eval_n_test, "eval_n_test", 2), eval_params=eval_params)
+    checkpoint = _read_resume_checkpoint(out, resume, overwrite)
+    requested = {"model": model, "batch_size": batch_size, "seed": seed, "latent_dim": latent_dim, "arch": arch}
     if checkpoint is not None:
-        net.load_state_dict(checkpoint["model"])
-        optimizer.load_state_dict(checkpoint["optimizer"])
-        for name, opt in auxiliary_optimizers.items():
-            opt.load_state_dict(checkpoint["auxiliary_optimizers"][name])
-        _set_rng_state(checkpoint.get("rng", {}))
-        start = int(checkpoint["step"])
-        if start > steps:
-            raise ValueError(f"resume: the checkpoint is at step {start}, past the requested steps={steps}.")
-    elif overwrite and out.exists():
-        for name in (modeldir.CHECKPOINT_FILE, modeldir.TRAIN_LOG_FILE, modeldir.ENCODER_FILE, modeldir.LEGACY_ENCODER_FILE,
-                     modeldir.CONFIG_FILE, _TCLog.FILE, _MetricLog.FILE):
-            (out / name).unlink(missing_ok=True)
+        run, sampler, dataset_spec = _resumed_run(checkpoint, requested, hyperparameters, dataset, dataset_path, steps)
+    else:
+        run, sampler, dataset_spec = _new_run(requested, hyperparameters, dataset, dataset_path, steps)
+    run["steps"] = _check_int(run["steps"], "steps", 1)
+    trainer = _Trainer(run, sampler, dataset_spec, resolve_device(device), amp=amp, compile=compile)
+    start = trainer.restore(checkpoint) if checkpoint is not None else 0
+    if checkpoint is None and overwrite:
+        _clear_previous_run(out)
     if compile:
-        net.encoder.compile()
-        net.decoder.compile()
-
+        trainer.net.encoder.compile()
+        trainer.net.decoder.compile()
     out.mkdir(parents=True, exist_ok=True)
-    log = _CsvLog(log_path, log_every)
-    tc_log = _TCLog(out, _check_int(tc_log_every, "tc_log_every", 0), sampler, run["seed"], _check_int(tc_log_size, "tc_log_size", 2), device)
-    metric_log = _MetricLog(out, _check_int(eval_every, "eval_every", 0), steps, sampler, run["seed"], eval_metrics,
-                            _check_int(eval_n, "eval_n", 2), _check_int(eval_n_test, "eval_n_test", 2), eval_params)
-    if checkpoint is not None:
-        log.truncate_after(start)
-        tc_log.truncate_after(start)
-        metric_log.truncate_after(start)
-    elif log_path.exists():
-        log_path.unlink()
-        log.fields = None
-
-    config = _config(run, dataset_spec, channels, device, amp, compile, steps_done=start, complete=False)
-    modeldir.write_config(out, config)
-
-    def save(step_done: int) -> None:
-        log.flush()
-        state = {
-            "format": _CHECKPOINT_FORMAT,
-            "step": step_done,
-            "run": run,
-            "model": net.state_dict(),
-            "optimizer": optimizer.state_dict(),
-            "auxiliary_optimizers": {name: opt.state_dict() for name, opt in auxiliary_optimizers.items()},
-            "rng": _rng_state(),
-        }
-        _save_checkpoint(ckpt_path, state)
-
-    if progress is None:
-        progress = sys.stderr.isatty()
-    callbacks = list(callbacks)
-    net.train()
-    t0 = time.perf_counter()
-    source = BatchSource(
-        sampler, run["batch_size"], run["seed"], device, second_batch=net.uses_second_batch, prefetch=prefetch
-    )
-    from tqdm.auto import tqdm
-
-    bar = tqdm(total=steps, initial=start, disable=not progress, desc=f"{run['model']}", unit="step", dynamic_ncols=True)
-    try:
-        for step in range(start, steps):
-            x, x_second = source.batch(step)
-            terms = train_step(
-                net, optimizer, auxiliary_optimizers, x, x_second, step, step_generator(run["seed"], step), amp=amp
-            )
-            done = step + 1
-            terms.update(metric_log.step(done, net))
-            log.add(done, terms)
-            tc_log.log(done, net)
-            if done % checkpoint_every == 0 and done < steps:
-                save(done)
-            for callback in callbacks:
-                callback(done, net)
-            bar.update(1)
-            if log.last_values and not log.rows:
-                bar.set_postfix(loss=f"{log.last_values['loss']:.1f}", recon=f"{log.last_values['recon']:.1f}", refresh=False)
-        save(steps)
-    finally:
-        source.close()
-        bar.close()
-    train_seconds = time.perf_counter() - t0
-
-    recon_heldout = heldout_reconstruction_error(net, sampler, run["seed"], heldout_size, device)
-    export_encoder(net, out / modeldir.ENCODER_FILE)
-    if codes_size and codes_size > 0:
-        codes, code_factors = encode_samples(net, sampler, run["seed"], int(codes_size), device)
-        modeldir.write_codes(out, codes, code_factors)
-    config = _config(run, dataset_spec, channels, device, amp, compile, steps_done=steps, complete=True)
-    config["recon_error_heldout"] = recon_heldout
-    config["heldout_size"] = int(heldout_size)
-    config["codes_size"] = int(codes_size) if codes_size and codes_size > 0 else 0
-    config["training"] = {
-        "seconds_this_session": train_seconds,
-        "steps_this_session": steps - start,
-        "steps_per_second": (steps - start) / train_seconds if train_seconds > 0 and steps > start else None,
-        "resumed_from_step": start if checkpoint is not None else None,
-    }
-    modeldir.write_config(out, config)
-    return config
+    logs = _Logs(out, trainer, start, checkpoint is not None, **log_settings)
+    modeldir.write_config(out, trainer.config(steps_done=start, complete=False))
+    seconds = _run_steps(trainer, logs, out / modeldir.CHECKPOINT_FILE, start, checkpoint_every=checkpoint_every,
+                         prefetch=prefetch, progress=progress, callbacks=callbacks)
+    return _finish(out, trainer, start, checkpoint is not None, seconds, heldout_size=heldout_size, codes_size=codes_size)
 
 
 def _config(run, dataset_spec, channels, device, amp, compile, *, steps_done: int, complete: bool) -> dict[str, Any]:
@@ -729,6 +833,7 @@ def _config(run, dataset_spec, channels, device, amp, compile, *, steps_done: in
         "representation": "mean",
         "complete": complete,
         "recon_error_heldout": None,
+        "regularization": regularization(run["model"], run["hyperparameters"]),
         "trainer": {
             "package": "dismetrics_models",
             "torch": torch.__version__,

@@ -8,8 +8,9 @@ ratio); only `D(z)` carries the model's gradient.
 - `z*` comes from a second, independent batch, as in the paper (default), or from the same batch
   (`same_batch=True`, disentanglement_lib's choice).
 - The discriminator is updated after the model step, on detached codes, by its own optimizer
-  (Adam, lr 1e-4, betas (0.5, 0.9)); the model optimizer never sees its parameters. Grid gamma in
-  {10, 20, 30, 40, 50, 100}.
+  (Adam, lr 1e-4, betas (0.5, 0.9): the paper's and disentanglement_lib's, Adam's defaults (0.9, 0.999)
+  as the option `disc_beta1=0.9, disc_beta2=0.999`); the model optimizer never sees its parameters.
+  Grid gamma in {10, 20, 30, 40, 50, 100}.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ import torch.nn.functional as F
 
 from .architectures import Discriminator
 from .base import LossOutput, VAEBase, permute_dims
-from .vae import _nonneg_float
+from .vae import _adam_beta, _nonneg_float
 
 __all__ = ["FactorVAE", "discriminator_loss"]
 
@@ -41,9 +42,8 @@ class FactorVAE(VAEBase):
         "disc_beta2": 0.9,
     }
 
-    def __init__(self, in_channels=1, latent_dim=10, arch="paper", dataset_size=None, **hyperparameters):
-        super().__init__(in_channels, latent_dim, arch, dataset_size, **hyperparameters)
-        self.discriminator = Discriminator(latent_dim)
+    def build_auxiliary_networks(self) -> None:
+        self.discriminator = Discriminator(self.latent_dim)
 
     @property
     def uses_second_batch(self) -> bool:  # type: ignore[override]
@@ -53,8 +53,8 @@ class FactorVAE(VAEBase):
         hp = super().validate_hyperparameters(hp)
         _nonneg_float(hp, "gamma")
         _nonneg_float(hp, "disc_lr", positive=True)
-        _nonneg_float(hp, "disc_beta1")
-        _nonneg_float(hp, "disc_beta2")
+        _adam_beta(hp, "disc_beta1")
+        _adam_beta(hp, "disc_beta2")
         if not isinstance(hp["same_batch"], bool):
             raise ValueError(f"same_batch must be true or false; got {hp['same_batch']!r}.")
         return hp

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from .base import VAEBase
 from .factor_vae import FactorVAE
-from .vae import _nonneg_float
+from .vae import _adam_beta, _nonneg_float
 
 __all__ = ["RTCVAE"]
 
@@ -28,8 +28,10 @@ class RTCVAE(FactorVAE):
 
     def validate_hyperparameters(self, hp):
         hp = VAEBase.validate_hyperparameters(self, hp)
-        for key in ("beta", "eta", "disc_beta1", "disc_beta2"):
+        for key in ("beta", "eta"):
             _nonneg_float(hp, key)
+        for key in ("disc_beta1", "disc_beta2"):
+            _adam_beta(hp, key)
         _nonneg_float(hp, "disc_lr", positive=True)
         if not isinstance(hp["same_batch"], bool):
             raise ValueError(f"same_batch must be true or false; got {hp['same_batch']!r}.")

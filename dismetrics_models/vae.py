@@ -16,6 +16,8 @@ covariances -- a diagonal d x d matrix, not a scalar.
 
 from __future__ import annotations
 
+import math
+
 import torch
 
 from .base import VAEBase
@@ -39,10 +41,17 @@ def _nonneg_float(hp: dict, key: str, *, positive: bool = False) -> None:
         value = float(value)
     except (TypeError, ValueError):
         raise ValueError(f"{key} must be a number; got {value!r}.") from None
-    if not value == value or value < 0 or (positive and value == 0):
+    if not math.isfinite(value) or value < 0 or (positive and value == 0):
         kind = "positive" if positive else "non-negative"
-        raise ValueError(f"{key} must be a {kind} number; got {hp[key]!r}.")
+        raise ValueError(f"{key} must be a finite {kind} number; got {hp[key]!r}.")
     hp[key] = value
+
+
+def _adam_beta(hp: dict, key: str) -> None:
+    """An Adam decay rate: a number in [0, 1)."""
+    _nonneg_float(hp, key)
+    if hp[key] >= 1.0:
+        raise ValueError(f"{key} must be in [0, 1) (an Adam decay rate); got {hp[key]!r}.")
 
 
 class BetaVAE(VAEBase):

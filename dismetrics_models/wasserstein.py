@@ -29,8 +29,10 @@ Critics (MLP, three hidden layers of 256, ReLU, scalar) maximize the same differ
 minus `gp_weight * GP` (WGAN-GP, Gulrajani et al.): `GP = mean_i (|grad f(x_hat_i)|_2 - 1)^2` at
 `x_hat_i = u_i a_i + (1 - u_i) b_i`, `u_i ~ U(0, 1)`, between the two samples the critic separates.
 They train on detached codes after the model step, `critic_steps` updates per model step (default 1,
-as in the paper), with Adam(`critic_lr` 1e-4, betas (0.5, 0.9)); the model optimizer never holds
-their parameters.
+as in the paper), with Adam(`critic_lr` 1e-4, betas (`critic_beta1`, `critic_beta2`) = (0.9, 0.999): the
+Wasserstein-TC paper's Table 4(b) and its authors' code, Adam's defaults; WGAN-GP's (0.5, 0.9) is the
+option `critic_beta1=0.5, critic_beta2=0.9`, `CRITIC_BETAS["wgan_gp"]` in
+`dismetrics_models.hyperparameters`); the model optimizer never holds their parameters.
 """
 
 from __future__ import annotations
@@ -38,11 +40,11 @@ from __future__ import annotations
 from typing import Callable
 
 import torch
-from torch import nn
 
 from .architectures import Critic
 from .base import LossOutput, VAEBase, permute_dims
-from .vae import _nonneg_float
+from .hyperparameters import CRITIC_BETAS, DEFAULT_CRITIC_BETAS
+from .vae import _adam_beta, _nonneg_float
 
 __all__ = [
     "IMQ_SCALES",
@@ -164,18 +166,20 @@ class _CriticModel(VAEBase):
     """Shared machinery of the critic models: hyperparameters, optimizers and the critic updates."""
 
     critic_names: tuple[str, ...] = ()
-    critic_defaults = {"critic_steps": 1, "gp_weight": 10.0, "critic_lr": 1e-4, "critic_beta1": 0.5, "critic_beta2": 0.9}
+    critic_defaults = {"critic_steps": 1, "gp_weight": 10.0, "critic_lr": 1e-4,
+                       "critic_beta1": CRITIC_BETAS[DEFAULT_CRITIC_BETAS][0],
+                       "critic_beta2": CRITIC_BETAS[DEFAULT_CRITIC_BETAS][1]}
 
-    def __init__(self, in_channels=1, latent_dim=10, arch="paper", dataset_size=None, **hyperparameters):
-        super().__init__(in_channels, latent_dim, arch, dataset_size, **hyperparameters)
+    def build_auxiliary_networks(self) -> None:
         for name in self.critic_names:
-            setattr(self, name, Critic(latent_dim))
+            setattr(self, name, Critic(self.latent_dim))
 
     def validate_hyperparameters(self, hp):
         hp = super().validate_hyperparameters(hp)
         _positive_int(hp, "critic_steps")
-        for key in ("gp_weight", "critic_beta1", "critic_beta2"):
-            _nonneg_float(hp, key)
+        _nonneg_float(hp, "gp_weight")
+        for key in ("critic_beta1", "critic_beta2"):
+            _adam_beta(hp, key)
         _nonneg_float(hp, "critic_lr", positive=True)
         return hp
 
@@ -262,7 +266,12 @@ class WTCVAE(_CriticModel):
 
 
 class WTCWAE(_CriticModel):
-    """WTC-WAE (Algorithm 3): `recon + beta * [g(zbar) - g(z')] + gamma * [f(z) - f(zbar)]`; `gamma >= beta`."""
+    """WTC-WAE (Algorithm 3): `recon + beta * [g(zbar) - g(z')] + gamma * [f(z) - f(zbar)]`.
+
+    `gamma >= beta` is required (checked at construction). With `gamma = beta` the objective is the upper
+    bound `beta * W1(prod_k q_k, p) + beta * W1(q, prod_k q_k) >= beta * W1(q, p)` of the WAE objective (the
+    paper's Eq. 10); the paper chooses `gamma >= beta` "to encourage disentanglement" (after its Eq. 11), i.e.
+    the total-correlation term weighted up, never down."""
 
     name = "wtc_wae"
     critic_names = ("critic_prior", "critic_tc")
@@ -272,6 +281,9 @@ class WTCWAE(_CriticModel):
         hp = super().validate_hyperparameters(hp)
         _nonneg_float(hp, "beta")
         _nonneg_float(hp, "gamma")
+        if hp["gamma"] < hp["beta"]:
+            raise ValueError(f"wtc_wae needs gamma >= beta (the Wasserstein-TC paper weights the TC term at least as "
+                             f"much as the marginal term); got gamma={hp['gamma']!r} < beta={hp['beta']!r}.")
         return hp
 
     def critic_pairs(self, z, generator):

@@ -47,6 +47,17 @@ def test_mkdocs_build_strict(site):
     assert (site / "api" / "index.html").read_text().count("doc-heading") > 10
 
 
+def test_the_metric_table_is_the_registry(site):
+    from dismetrics.metrics.registry import metric_specs
+
+    page = (site / "metrics" / "index.html").read_text()
+    assert "metric-table" not in page  # the marker was replaced
+    for spec in metric_specs():
+        assert f"<code>{spec.name}</code>" in page, spec.name
+        for alias in spec.aliases:
+            assert f"<code>{alias}</code>" in page, alias
+
+
 def test_built_html_has_no_raw_rest_markup(site):
     found = []
     for page in sorted(site.rglob("*.html")):

@@ -5,7 +5,6 @@ from scipy import stats
 import pandas as pd
 import pytest
 
-import dismetrics.metrics as metrics_module
 from dismetrics import MetricResult, evaluate, factor_vae_score, mig, summarize
 from dismetrics.evaluate import available_metrics, repeat_seeds
 from dismetrics.data import FactorGrid
@@ -29,7 +28,9 @@ def identity(x):
 def test_every_metric_in_one_call(grid):
     frame = evaluate(identity, grid, n=1000, metric_params=SMALL)
     assert list(frame.columns[:5]) == ["metric", "value", "repeat", "seed", "seconds"]
-    assert set(frame["metric"]) == set(available_metrics())
+    from dismetrics.metrics.registry import get_metric
+
+    assert set(frame["metric"]) == {name for name in available_metrics() if get_metric(name).in_all}
     assert {"mig", "beta_vae", "factor_vae"} <= set(frame["metric"])
     values = frame.set_index("metric")["value"]
     assert values["beta_vae"] >= 0.99 and values["factor_vae"] == 1.0 and values["mig"] > 0.5
@@ -70,7 +71,23 @@ def test_repeat_seeds_follow_seed_sequence_spawn():
     assert repeat_seeds(g1, 2) == repeat_seeds(g2, 2)
 
 
-def test_discovers_metrics_registered_later_and_passes_only_accepted_arguments(grid, monkeypatch):
+@pytest.fixture
+def register():
+    """Register specs for one test; unregistered afterwards."""
+    from dismetrics.metrics.registry import MetricSpec, register_metric, unregister_metric
+
+    names = []
+
+    def add(name, func, kind, **fields):
+        register_metric(MetricSpec(name=name, func=func, kind=kind, title=name, **fields))
+        names.append(name)
+
+    yield add
+    for name in names:
+        unregister_metric(name)
+
+
+def test_runs_metrics_registered_later_with_the_arguments_their_spec_declares(grid, register):
     calls = {}
 
     def with_test(codes, factors, *, codes_test, factors_test, random_state=None, bins=3):
@@ -82,26 +99,26 @@ def test_discovers_metrics_registered_later_and_passes_only_accepted_arguments(g
         return 0.25
 
     def unsupervised(codes, *, random_state=None):
-        calls.setdefault("unsupervised", []).append(codes.shape)
+        calls.setdefault("unsupervised", []).append((codes.shape, random_state))
         return MetricResult("unsupervised", float(codes.std()))
 
-    monkeypatch.setitem(metrics_module.SAMPLE_METRICS, "with_test", with_test)
-    monkeypatch.setitem(metrics_module.SAMPLE_METRICS, "plain_float", plain_float)
-    monkeypatch.setitem(metrics_module.UNSUPERVISED_METRICS, "unsupervised", unsupervised)
+    register("with_test", with_test, "sample", takes_test=True, random=True)
+    register("plain_float", plain_float, "sample", aliases=("plain",))
+    register("unsupervised", unsupervised, "unsupervised", value_range=(0.0, None), direction="lower")
     frame = evaluate(
-        identity, grid, ["with_test", "plain_float", "unsupervised"], n=300, n_test=120,
+        identity, grid, ["with_test", "plain", "unsupervised"], n=300, n_test=120,
         metric_params={"with_test": {"bins": 9}},
     )
     seed = repeat_seeds(0, 1)[0]
     assert calls["with_test"] == ((300, 4), (120, 4), (120, 4), seed, 9)
     assert calls["plain_float"] == (300, 4)
-    assert calls["unsupervised"] == [(300, 4)]  # no logvar: no sampled variant
-    assert frame["metric"].tolist() == ["with_test", "plain_float", "unsupervised"]
+    assert calls["unsupervised"] == [((300, 4), None)]  # not random: no random_state; no logvar: no sampled variant
+    assert frame["metric"].tolist() == ["with_test", "plain_float", "unsupervised"]  # aliases come back canonical
     assert frame.loc[0, "detail.extra"] == 1.0 and frame.loc[1, "value"] == 0.25
 
 
-def test_sampled_variant_of_unsupervised_scores(grid, monkeypatch):
-    monkeypatch.setitem(metrics_module.UNSUPERVISED_METRICS, "spread", lambda codes: float(codes.std(axis=0).mean()))
+def test_sampled_variant_of_unsupervised_scores(grid, register):
+    register("spread", lambda codes: float(codes.std(axis=0).mean()), "unsupervised", value_range=(0.0, None))
     encoder = lambda x: (identity(x), np.full(np.shape(x), np.log(100.0)))  # sigma = 10
     frame = evaluate(encoder, grid, ["spread"], n=2000).set_index("metric")["value"]
     assert frame["spread_sampled"] > 3 * frame["spread"]

@@ -39,7 +39,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from dismetrics.data import FactorGrid
-from dismetrics.evaluate import INTERVENTION_METRICS
+from dismetrics.metrics import INTERVENTION_METRICS
 from dismetrics.metrics import SAMPLE_METRICS, UNSUPERVISED_METRICS
 
 INF = math.inf
@@ -68,6 +68,23 @@ RANGES = {
     "mutual_info_score": (0.0, INF),  # at most log(bins) nats (value_range)
     "beta_vae": (0.0, 1.0),
     "factor_vae": (0.0, 1.0),
+    # the metric atlas (issue 20): docs pages and the registry specs' value_range
+    "w_modularity": (0.0, 1.0),
+    "aam_binned": (0.0, 1.0),
+    "aam": (0.0, 1.0),
+    "chen_mig": (0.0, 1.0),
+    "dmig": (-INF, INF),  # k-NN estimates: can leave [-1, 1] (docs/dmig.md; spec (-inf, None))
+    "xmig": (-INF, INF),
+    "dlig": (-INF, INF),
+    "downstream_logistic_regression": (0.0, 1.0),  # a test accuracy
+    "downstream_boosted_trees": (0.0, 1.0),
+    "z_max_variance": (-1.0, 1.0),
+    "flatness": (0.0, 1.0),
+    "linearity": (0.0, 1.0),
+    "distances": (-1.0, 1.0),
+    "sepin": (-INF, INF),  # nats; the quantities are >= 0, their sampling estimates can be a little below
+    "indin": (-INF, INF),  # (spec value_range (-inf, None), dismetrics/metrics/sepin_indin.py)
+    "fairness": (0.0, 1.0),
 }
 
 #: Examples per metric (hypothesis ``max_examples``): many for the fast ones, fewer where one call
@@ -75,6 +92,12 @@ RANGES = {
 EXAMPLES = {
     "dci": 60, "sap": 60, "explicitness": 40, "infoe": 30, "infom": 30, "infoc": 30, "dci_es": 40,
     "beta_vae": 30, "factor_vae": 40,
+    # the metric atlas: fewer where one call fits classifiers or k-NN estimators (0.3 s and 0.8 s a call on
+    # a loaded 2-core machine); the intervention ones on tiny grids take milliseconds (fairness: more
+    # examples, most of its draws are refused: one factor, codes beyond float32)
+    "dmig": 100, "xmig": 100, "dlig": 100, "downstream_logistic_regression": 60,
+    "aam": 200, "chen_mig": 200, "sepin": 200, "indin": 200, "z_max_variance": 200, "flatness": 200,
+    "linearity": 200, "distances": 200, "fairness": 300,
 }
 DEFAULT_EXAMPLES = 100
 #: The per-example time limit (hypothesis ``deadline``) and the hard hang guard (faulthandler).
@@ -128,11 +151,11 @@ PARAM_STRATEGIES = {
     "discrete_latents": values([False, True], [1, "no"]),
     "probe": values(["random_forest", "mlp"]),
     "capacities": values([(1, 2), (1, 3, 8), (0, 4)], [(1,), (2, 2), (0, 10**6), ("a", "b")]),
-    "factor_kind": values(["regression", "classification", ("classification", "regression", "regression")], ["other"]),
     "mlp_max_iter": values([3, 1], [0]),
     "test_fraction": values([1 / 3, 0.5, 0.1], [0.0, 1.0, -1.0, NAN]),
     "lowest_loss": values([0.0, 0.5, 0.99], [1.0, -0.5]),
     "explicitness": values(["paper", "authors_code"]),
+    "factor_kind": values([None, "classification", "regression"], ["both", 3, ["regression"] * 7]),  # deprecated
     # intervention metrics
     "factors": values([None, [0, 1], ["factor_0", 1], "factor_1", [0]], [["nope"], [7], [True]]),
     "preset": values(["disentanglement_lib", "wtc_paper"]),
@@ -144,11 +167,47 @@ PARAM_STRATEGIES = {
     "active_on": values(["std", "variance"]),
     "chunk_size": values([64, 1, 7], [0, 10**12]),
     "progress": st.just(False),
+    # the metric atlas (issue 20)
+    "reg_dim": values([None, [0, 1], [1, 0], (0,)], ["0", 3, [0, 0], [99, 0], [-1, 1], [0.5, 1], [True, 0]]),
+    "train_sizes": values([(10,), (5, 10), (2, 12), 10], [(), (1,), (5, 5), "10", (10**12,), (2.5,), None]),
+    "shuffle": values([True, False], [1, "yes"]),
+    "n_samples": values([50, 1, 12, 200], [0, -1, 10**12, 2.5]),
+    "encoding": values(["auto", "direct", "table"]),
+    "std_threshold": values([0.05, 0.0, 1e300], [-1.0, NAN, float("inf"), "0.05"]),
+    "scale": values([True, False], [1, "yes"]),
+    "repeats": values([8, 1, 3], [0, -1, 10**12, 2.5]),
+    "num_samples": values([8, 1, 3], [0, 10**12]),
+    "global_subset_size": values([8, 2, 5], [1, 0, 10**12]),
+    "k": values([None, 1, 2], [0, -1, 99, 2.5, "all"]),
+    "n_points": values([30, 2, 60], [1, 0, 10**12]),
+    "mean": values([None], [np.zeros((5, 2)), "x"]),  # an encoded sample without its logvar (or junk)
+    "logvar": values([None], [np.zeros((5, 2)), np.full((5, 2), NAN)]),
+    "n_test_points_per_class": values([5, 1, 20], [0, 10**12]),
+    "score": values(["x"]),  # by metric: METRIC_PARAM_STRATEGIES
 }
+
+#: Parameters whose valid values depend on the metric (metric -> parameter -> strategy); they replace
+#: PARAM_STRATEGIES' entry for that metric only.
+METRIC_PARAM_STRATEGIES = {
+    "aam": {"estimator": values(["qzx", "disvae_code"], ["exact", "nope", None, 3])},
+    "linearity": {"score": values(["linear_ratio", "axis_ratio", "axis_alignment", "axis_ratio_ave"],
+                                  ["rsame_ground_latent.l1.global", "nope", None, 3])},
+    "distances": {"score": values(["rcorr_ground_latent.l2.global", "rsame_ground_latent.l1.factor",
+                                   "lcorr_latent_data.l2.global", "rcorr_ground_data.factor",
+                                   "lcorr_ground_latent.l1.factor"],
+                                  ["linear_ratio", "rcorr", "nope", None])},
+}
+
+
+def parameter_strategy(metric: str, parameter: str):
+    return METRIC_PARAM_STRATEGIES.get(metric, {}).get(parameter, PARAM_STRATEGIES[parameter])
 
 #: Small values the intervention metrics start from (their defaults draw 10,000 points of 64); only the
 #: parameters a metric takes are passed.
-INTERVENTION_BASE = {"batch_size": 8, "n_train": 20, "n_eval": 10, "n_variance": 50, "progress": False}
+INTERVENTION_BASE = {"batch_size": 8, "n_train": 20, "n_eval": 10, "n_variance": 50, "progress": False,
+                     # the metric atlas (defaults: 10,000 samples or 1,024 repeats)
+                     "n_samples": 50, "n_points": 30, "repeats": 8, "num_samples": 8, "global_subset_size": 8,
+                     "n_test_points_per_class": 5}
 
 
 def intervention_base(func) -> dict:
@@ -156,7 +215,10 @@ def intervention_base(func) -> dict:
 #: Costly parameters the sample metrics start from; the fuzz overrides them within PARAM_STRATEGIES.
 SAMPLE_BASE = {"dci": {"n_estimators": 5, "n_jobs": 1},
                "dci_es": {"n_estimators": 3, "capacities": (1, 2, 4), "mlp_max_iter": 20, "n_jobs": 1},
-               "sap": {"n_jobs": 1}}
+               "sap": {"n_jobs": 1},
+               "dmig": {"n_jobs": 1}, "xmig": {"n_jobs": 1}, "dlig": {"n_jobs": 1},
+               "downstream_logistic_regression": {"train_sizes": (5, 10)},
+               "downstream_boosted_trees": {"train_sizes": (10,)}}
 
 
 def keyword_parameters(func) -> list[str]:
@@ -288,14 +350,14 @@ def samples(draw):
 
 
 @st.composite
-def overrides(draw, func, base: dict):
+def overrides(draw, func, base: dict, metric: str = ""):
     """Keyword arguments: the base values, each parameter overridden with probability about 1/5."""
     params = dict(base)
     for name in keyword_parameters(func):
         if name in ("codes_test", "factors_test"):
             continue
         if draw(st.integers(0, 4)) == 0:
-            params[name] = draw(PARAM_STRATEGIES[name])
+            params[name] = draw(parameter_strategy(metric, name))
     return params
 
 
@@ -355,6 +417,12 @@ def invariant_to_common_scale(name: str, params: dict, exponent: int) -> bool:
         return False
     if name in ("dci", "dci_es") and exponent < -4:
         return False  # the trees ignore differences below 1e-7 (docs/dci.md)
+    if name == "downstream_logistic_regression":
+        return False  # the L2 penalty and the C grid depend on the scale (docs/downstream_task.md)
+    if name == "downstream_boosted_trees" and exponent < -4:
+        return False  # as the trees of DCI
+    if name == "w_modularity" and params.get("normalize", "minmax") is None:
+        return False  # as WDG
     return name in RANGES
 
 
@@ -406,7 +474,7 @@ def test_sample_metric_fuzz(name):
     takes_test = "codes_test" in keyword_parameters(func)
 
     @settings(max_examples=EXAMPLES.get(name, DEFAULT_EXAMPLES), **SETTINGS)
-    @given(sample=samples(), params=overrides(func, SAMPLE_BASE.get(name, {})), exponent=st.sampled_from(EXPONENTS))
+    @given(sample=samples(), params=overrides(func, SAMPLE_BASE.get(name, {}), name), exponent=st.sampled_from(EXPONENTS))
     def run(sample, params, exponent):
         codes, factors, codes_test, factors_test, fault = sample
         test = {}
@@ -431,7 +499,7 @@ def test_unsupervised_metric_fuzz(name):
     _warm_sample(name)
 
     @settings(max_examples=EXAMPLES.get(name, DEFAULT_EXAMPLES), **SETTINGS)
-    @given(sample=samples(), params=overrides(func, {}), exponent=st.sampled_from(EXPONENTS))
+    @given(sample=samples(), params=overrides(func, {}, name), exponent=st.sampled_from(EXPONENTS))
     def run(sample, params, exponent):
         codes, fault = sample[0], sample[-1]
         value = check_call(name, func, lambda: func(codes, **params), params)
@@ -465,13 +533,69 @@ def samplers(draw):
     return grid, encoder
 
 
+#: Metrics of the encoder's posterior q(z|x): they need an encoder that returns (mean, logvar).
+POSTERIOR_METRICS = {"chen_mig", "aam", "sepin", "indin"}
+LOGVAR_KINDS = ["fine"] * 5 + ["varying"] * 3 + ["codes_only", "nan", "huge", "tiny", "wrong_shape", "one_dim", "inf"]
+
+
+@st.composite
+def posterior_samplers(draw):
+    """A tiny FactorGrid and an encoder returning ``(mean, logvar)``: the mean as in :func:`samplers`,
+    the log-variance fine (constant or varying per point), or bad: absent, NaN, infinite, huge
+    (1e300 or 800), tiny (-800), of the wrong shape, or the code one-dimensional."""
+    sizes = draw(st.sampled_from([[3, 4], [2, 2, 5], [3, 4], [4]]))
+    scale = draw(st.sampled_from([1.0, 1.0, 1.0, 1.0, 1e-30, 1e-8, 1e8, 1e39, 1e200, 1.7e308]))
+    kind = draw(st.sampled_from(["identity", "identity", "identity", "noise", "constant", "wrong_rows"]))
+    logvar_kind = draw(st.sampled_from(LOGVAR_KINDS))
+    huge = draw(st.sampled_from([1e300, 800.0, 701.0]))
+    grid = FactorGrid(sizes, observe=lambda f, rng: f + rng.normal(0.0, 0.1, f.shape))
+
+    def encoder(x):
+        x = np.asarray(x, dtype=np.float64)
+        with np.errstate(over="ignore"):
+            mean = x * scale
+            if kind == "noise":
+                mean = np.hstack([mean, np.random.default_rng(0).standard_normal((len(x), 1))])
+            elif kind == "constant":
+                mean = np.hstack([mean, np.ones((len(x), 1))])
+            elif kind == "wrong_rows":
+                mean = mean[:-1]
+        if logvar_kind == "one_dim":
+            return mean[:, :1], np.zeros((len(mean), 1))
+        logvar = np.full(mean.shape, np.log(0.25))
+        if logvar_kind == "codes_only":
+            return mean
+        if logvar_kind == "varying":
+            logvar = logvar + np.tanh(x.sum(axis=1, keepdims=True))[: len(mean)]
+        elif logvar_kind == "nan" and logvar.size:
+            logvar[0, 0] = np.nan
+        elif logvar_kind == "inf" and logvar.size:
+            logvar[-1, -1] = -np.inf
+        elif logvar_kind == "huge":
+            logvar[:, 0] = huge
+        elif logvar_kind == "tiny":
+            logvar[:, -1] = -huge
+        elif logvar_kind == "wrong_shape":
+            logvar = logvar[:, :-1]
+        return mean, logvar
+
+    return grid, encoder
+
+
+def _posterior_identity(x):
+    x = np.asarray(x, dtype=np.float64)
+    return x, np.full(x.shape, np.log(0.25))
+
+
 @pytest.mark.parametrize("name", sorted(INTERVENTION_METRICS))
 def test_intervention_metric_fuzz(name):
     func = INTERVENTION_METRICS[name]
-    _warm(func, lambda x: np.asarray(x, dtype=np.float64), FactorGrid([3, 4]), **intervention_base(func))
+    posterior = name in POSTERIOR_METRICS
+    identity = _posterior_identity if posterior else (lambda x: np.asarray(x, dtype=np.float64))
+    _warm(func, identity, FactorGrid([3, 4]), **intervention_base(func))
 
     @settings(max_examples=EXAMPLES.get(name, DEFAULT_EXAMPLES), **SETTINGS)
-    @given(pair=samplers(), params=overrides(func, intervention_base(func)))
+    @given(pair=posterior_samplers() if posterior else samplers(), params=overrides(func, intervention_base(func), name))
     def run(pair, params):
         grid, encoder = pair
         check_call(name, func, lambda: func(encoder, grid, **params), params, extra_names=("representation", "sampler"))

@@ -164,7 +164,8 @@ def test_factors_subset_only_fixes_the_chosen_factors(grid):
         seen.append(np.asarray(x).copy())
         return identity(x)
 
-    factor_vae_score(spy, grid, factors=["x"], n_train=20, n_eval=20, n_variance=100, chunk_size=64)
+    factor_vae_score(spy, grid, factors=["x"], n_train=20, n_eval=20, n_variance=100, chunk_size=64,
+                     encoding="direct")  # the encoder sees the drawn batches (a table would ask for new rows only)
     groups = seen[2:]  # the variance sample comes first, in two calls (64 + 36 points)
     assert [len(g) for g in seen[:2]] == [64, 36] and len(groups) == 40
     for g in groups:

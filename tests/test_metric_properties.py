@@ -10,20 +10,22 @@ A regression that changes what a metric measures fails here.
 
 from __future__ import annotations
 
-import sys
+import importlib.util
 from functools import lru_cache
 from pathlib import Path
 
-import numpy as np
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "benchmarks"))
+from dismetrics.data.synthetic import DAMAGES, damage_sample, damaged_sampler
+from dismetrics.evaluate import evaluate
+from dismetrics.metrics.registry import get_metric
 
-import metric_properties as mp  # noqa: E402
-
-from dismetrics.evaluate import evaluate  # noqa: E402
-from dismetrics.metrics import SAMPLE_METRICS, UNSUPERVISED_METRICS  # noqa: E402
+# The study script itself (its metric lists, expectations, verdicts and CLI), loaded from its file; the
+# damaged codes come from the package (dismetrics.data.synthetic).
+_STUDY = importlib.util.spec_from_file_location(
+    "metric_properties", Path(__file__).resolve().parents[1] / "benchmarks" / "metric_properties.py")
+mp = importlib.util.module_from_spec(_STUDY)
+_STUDY.loader.exec_module(mp)
 
 SEED = 0
 N = 1000
@@ -38,21 +40,20 @@ PARAMS = {
 
 @lru_cache(maxsize=None)
 def _data(experiment: str, level: float, seed: int):
-    rng = np.random.default_rng(seed)
-    factors = np.stack([rng.integers(0, m, size=N) for m in mp.FACTOR_SIZES], axis=1)
-    return mp.damaged_codes(experiment, level, factors, seed, rng), factors
+    return damage_sample(experiment, level, N, seed)
 
 
 @lru_cache(maxsize=None)
 def _result(name: str, experiment: str, level: float, seed: int):
-    if name in mp.INTERVENTION:
-        frame = evaluate(lambda x: x, mp.damaged_sampler(experiment, level, seed), metrics=[name], repeats=1,
+    spec = get_metric(name)
+    if spec.kind == "intervention":
+        frame = evaluate(lambda x: x, damaged_sampler(experiment, level, seed), metrics=[name], repeats=1,
                          random_state=seed, metric_params={name: PARAMS[name]}, progress=False)
         return float(frame["value"].iloc[0])
     codes, factors = _data(experiment, level, seed)
-    if name in UNSUPERVISED_METRICS:
-        return UNSUPERVISED_METRICS[name](codes)
-    return SAMPLE_METRICS[name](codes, factors, **PARAMS.get(name, {}))
+    if spec.kind == "unsupervised":
+        return spec.func(codes)
+    return spec.func(codes, factors, **PARAMS.get(name, {}))
 
 
 def score(metric: str, experiment: str, level: float, seed: int | None = None) -> float:
@@ -231,7 +232,7 @@ def test_duplication_leaves_modularity_and_explicitness_scores(metric):
 
 
 def test_duplication_raises_the_unsupervised_dependence_scores():
-    for metric in UNSUPERVISED_METRICS:
+    for metric in mp.UNSUPERVISED:
         assert score(metric, "duplicate", 5) > score(metric, *PERFECT) + 0.1, metric
 
 
@@ -242,6 +243,16 @@ def test_expectations_cover_every_metric_and_experiment():
     for metric in mp.metric_names():
         for experiment in mp.EXPERIMENTS:
             assert mp.expected_direction(metric, experiment) in {"down", "flat", "up", "any"}
+
+
+def test_the_study_runs_registered_metrics_on_the_package_damages():
+    """Its metric names are the registry's canonical names of the right kind; its experiments are
+    exactly the damages of dismetrics.data.synthetic, in the same order."""
+    for names, kind in ((mp.SAMPLE, "sample"), (mp.INTERVENTION, "intervention"), (mp.UNSUPERVISED, "unsupervised")):
+        for name in names:
+            spec = get_metric(name)
+            assert (spec.name, spec.kind) == (name, kind)
+    assert tuple(mp.EXPERIMENTS) == DAMAGES
 
 
 def test_monotonicity_verdicts():

@@ -60,9 +60,9 @@ def test_score_writes_scores_json_and_skips_same_settings(dirs):
     assert entry["settings"]["metrics"] == sorted(FAST) and entry["config"]["model"] == "beta_vae"
     again = score_model_dir(dirs[0], metrics=FAST)
     assert again.status == "skipped" and again.rows == first.rows
-    changed = score_model_dir(dirs[0], metrics=FAST, seed=1)
+    changed = score_model_dir(dirs[0], metrics=FAST, random_state=1)
     assert changed.status == "scored"
-    forced = score_model_dir(dirs[0], metrics=FAST, seed=1, force=True)
+    forced = score_model_dir(dirs[0], metrics=FAST, random_state=1, force=True)
     assert forced.status == "scored"
 
 
@@ -247,3 +247,18 @@ def test_report_splits_violins_by_steps_only_when_budgets_differ(tmp_path):
     written = tmp_path / "all.csv"
     table.to_csv(written, index=False)
     assert "steps" in read_scores([str(written)]).columns
+
+
+def test_the_regularization_column_comes_from_the_config_not_from_model_names_in_the_core(tmp_path):
+    from dismetrics.scoring import score_model_dir, scores_table
+
+    mine = make_dir(tmp_path / "mine", 0, 0.1, model="my_model")
+    config = modeldir.read_config(mine)
+    modeldir.write_config(mine, {**config, "regularization": {"name": "lam", "value": 3.5}})
+    legacy = make_dir(tmp_path / "legacy", 1, 0.1, model="beta_vae", beta=4.0)  # written before the entry
+    unknown = make_dir(tmp_path / "unknown", 2, 0.1, model="my_model")  # neither says
+    table = scores_table([score_model_dir(d, metrics=["mig"]) for d in (mine, legacy, unknown)])
+    rows = table.set_index("model_dir")
+    assert tuple(rows.loc[str(mine), ["regularization", "regularization_value"]]) == ("lam", 3.5)
+    assert tuple(rows.loc[str(legacy), ["regularization", "regularization_value"]]) == ("beta", 4.0)
+    assert rows.loc[str(unknown), ["regularization", "regularization_value"]].isna().all()

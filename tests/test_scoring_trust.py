@@ -140,18 +140,18 @@ def test_a_format_1_scores_json_is_never_trusted(tmp_path):
 
 def test_entries_of_other_settings_are_kept(tmp_path):
     path = make_dir(tmp_path / "m")
-    a = score_model_dir(path, metrics=["mig"], seed=0)
-    b = score_model_dir(path, metrics=["mig", "modularity"], seed=1)
+    a = score_model_dir(path, metrics=["mig"], random_state=0)
+    b = score_model_dir(path, metrics=["mig", "modularity"], random_state=1)
     assert len(document(path)["entries"]) == 2
-    assert score_model_dir(path, metrics=["mig"], seed=0).rows == a.rows
-    assert score_model_dir(path, metrics=["mig", "modularity"], seed=1).status == "skipped"
-    assert document(path)["latest"] == scoring._settings_key(scoring.score_settings(metrics=["mig", "modularity"], seed=1))
+    assert score_model_dir(path, metrics=["mig"], random_state=0).rows == a.rows
+    assert score_model_dir(path, metrics=["mig", "modularity"], random_state=1).status == "skipped"
+    assert document(path)["latest"] == scoring._settings_key(scoring.score_settings(metrics=["mig", "modularity"], random_state=1))
     assert document(path)["rows"] == b.rows  # format-1 readers (dismetrics report) see the latest entry
 
 
 def _score_in_child(path, seed, barrier):
     barrier.wait()
-    outcome = score_model_dir(path, metrics=["mig", "gaussian_total_correlation"], seed=seed, repeats=2)
+    outcome = score_model_dir(path, metrics=["mig", "gaussian_total_correlation"], random_state=seed, repeats=2)
     return outcome.status
 
 
@@ -171,14 +171,14 @@ def test_concurrent_runs_with_different_settings_both_keep_their_results(tmp_pat
     assert sorted(queue.get(timeout=5) for _ in children) == ["scored", "scored"]
     assert len(document(path)["entries"]) == 2
     for seed in (0, 1):  # both entries intact: reused
-        assert score_model_dir(path, metrics=["mig", "gaussian_total_correlation"], seed=seed, repeats=2).status == "skipped"
+        assert score_model_dir(path, metrics=["mig", "gaussian_total_correlation"], random_state=seed, repeats=2).status == "skipped"
 
 
 def test_the_read_merge_write_waits_for_the_lock(tmp_path):
     import fcntl
 
     path = make_dir(tmp_path / "m")
-    score_model_dir(path, metrics=["mig"], seed=0)
+    score_model_dir(path, metrics=["mig"], random_state=0)
     holder = os.open(os.path.join(path, scoring.LOCK_FILE), os.O_RDWR | os.O_CREAT)
     fcntl.flock(holder, fcntl.LOCK_EX)
     done = threading.Event()

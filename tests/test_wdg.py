@@ -440,6 +440,26 @@ def test_paper_code_seeding():
     assert a.params["random_state"] == 3 and g1.params["random_state"] == "numpy.random.Generator"
 
 
+def test_random_state_defaults_to_zero_and_only_paper_code_uses_it():
+    codes, factors = make_sample(n=600, seed=12)
+    default = wdg(codes, factors, estimator="paper_code")
+    assert default == wdg(codes, factors, estimator="paper_code", random_state=0)  # bit-identical, seeded
+    assert default.params["random_state"] == 0
+    assert wdg(codes, factors, estimator="paper_code", random_state=None).params["random_state"] is None
+    exact = wdg(codes, factors)
+    assert exact == wdg(codes, factors, random_state=123) == wdg(codes, factors, random_state=None)
+    assert exact.params["random_state"] is None  # the equation draws nothing
+
+
+def test_n_jobs_never_changes_the_numbers(monkeypatch):
+    codes, factors = make_sample(n=800, seed=13)
+    serial = {e: wdg(codes, factors, estimator=e, n_jobs=1) for e in ("exact", "paper_code")}
+    monkeypatch.setattr(wdg_module, "WDG_PARALLEL_WORK", 0)  # the thread pool however small the input
+    for estimator, expected in serial.items():
+        for n_jobs in (2, -1, None):
+            assert wdg(codes, factors, estimator=estimator, n_jobs=n_jobs) == expected
+
+
 def test_inputs_are_not_modified_and_float32_works():
     codes, factors = make_sample(n=500, seed=10, ties=False)
     codes_copy, factors_copy = codes.copy(), factors.copy()

@@ -161,7 +161,7 @@ def test_knn_nmi_equals_brute_force_ross_estimator():
     n = 250
     factors = rng.integers(0, [3, 5], size=(n, 2))
     codes = np.c_[factors[:, 0] + 0.3 * rng.normal(size=n), rng.normal(size=n), factors[:, 1] * 2.0 + rng.normal(size=n)]
-    nmi = normalized_mi_matrix(codes, factors, mi_estimator="knn", n_neighbors=10, seed=0)
+    nmi = normalized_mi_matrix(codes, factors, mi_estimator="knn", n_neighbors=10, random_state=0)
     for i in range(3):
         for k in range(2):
             expected = ross_mi_brute_force(codes[:, i], factors[:, k]) / sk_mi(factors[:, k], factors[:, k])
@@ -367,8 +367,10 @@ def test_dci_es_perfect_code_is_explicit_and_noise_is_not():
     assert good.value > 0.8
     assert bad.value < 0.1
     assert good.details["size"] == 1.0
-    classified = dm.dci_es(perfect, factors, factor_kind="classification", **kwargs)
+    classified = dm.dci_es(perfect, factors, factor_types="discrete", **kwargs)
     assert classified.value > 0.8
+    with pytest.warns(DeprecationWarning, match="factor_types"):  # the old spelling, one release: the same numbers
+        assert dm.dci_es(perfect, factors, factor_kind="classification", **kwargs).to_json() == classified.to_json()
     test_rows = classified_test_rows(600, 0)
     expected = [1 - np.bincount(factors[test_rows, k]).max() / test_rows.size for k in range(2)]
     np.testing.assert_allclose(classified.details["baseline_loss"], expected)
@@ -492,7 +494,7 @@ def test_same_seed_same_numbers():
     assert dm.infoc(codes, factors, random_state=np.random.default_rng(7)) == dm.infoc(codes, factors, random_state=np.random.default_rng(7))
     kwargs = dict(capacities=(1, 2), n_estimators=3)
     assert dm.dci_es(codes, factors, random_state=3, **kwargs) == dm.dci_es(codes, factors, random_state=3, **kwargs)
-    assert dm.dci_es(codes, factors, random_state=3, **kwargs).params["seed"] != dm.dci_es(codes, factors, random_state=4, **kwargs).params["seed"]
+    assert dm.dci_es(codes, factors, random_state=3, **kwargs).params["model_seed"] != dm.dci_es(codes, factors, random_state=4, **kwargs).params["model_seed"]
 
 
 @pytest.mark.parametrize("name", ["irs", "mig_sup", "dcimig", "jemmig", "infom", "infoc", "infoe", "dci_es", "dci_es_size"])
@@ -540,8 +542,8 @@ def test_infom_infoc_degenerate_cases():
         (lambda c, f: dm.dci_es(c, f, capacities=(3,)), "capacities"),
         (lambda c, f: dm.dci_es(c, f, capacities=(0, 2)), "capacities"),
         (lambda c, f: dm.dci_es(c, f, capacities=(2, 2)), "distinct"),
-        (lambda c, f: dm.dci_es(c, f, factor_kind="ordinal"), "factor_kind"),
-        (lambda c, f: dm.dci_es(c, f, factor_kind=["regression"]), "one per factor"),
+        (lambda c, f: dm.dci_es(c, f, factor_types="ordinal"), "factor_types"),
+        (lambda c, f: dm.dci_es(c, f, factor_types=["continuous"]), "one per factor"),
         (lambda c, f: dm.dci_es(c, f, test_fraction=0.0), "test_fraction"),
         (lambda c, f: dm.dci_es(c[:4], f[:4], test_fraction=0.1), "at least two"),
         (lambda c, f: dm.dci_es(c, f, lowest_loss=-1), "lowest_loss"),

@@ -1,9 +1,11 @@
 """Shared machinery of the intervention metrics (beta-VAE score, FactorVAE score).
 
 The reference (disentanglement_lib) encodes one batch of 64 observations per call, 15,000 times for
-one FactorVAE score. Here every intervention group is drawn first, then the observations are made and
-encoded in chunks of `chunk_size` observations, and each chunk is reduced to its per-group features
-at once, so the representation sees few large batches and memory stays flat.
+one FactorVAE score. Here every intervention group is drawn first, then the codes of its observations are
+obtained in chunks of `chunk_size` observations (from a representation table, each distinct observation
+encoded once, when the data set is indexed; see [`dismetrics.table`][dismetrics.table]) and each chunk is
+reduced to its per-group features at once, so the representation sees few large batches and memory stays
+flat.
 """
 
 from __future__ import annotations
@@ -13,9 +15,8 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-from .._progress import progress_bar
-from .._validation import MAX_BATCH_SIZE, MAX_GROUP_OBSERVATIONS, MAX_SAMPLES, check_positive_int
-from ..representation import Representation, as_representation
+from .._validation import MAX_BATCH_SIZE, MAX_GROUP_OBSERVATIONS, MAX_SAMPLES, check_positive_int, describe_seed
+from ..table import Encoding, resolve_encoding
 
 __all__ = ["check_sampler", "resolve_factor_subset", "encode_groups", "encode_points", "describe_seed", "check_sizes"]
 
@@ -106,8 +107,7 @@ def _groups_per_chunk(chunk_size: int, group_size: int) -> int:
 
 
 def encode_groups(
-    representation: Representation,
-    sampler,
+    encoding: Encoding,
     group_factors: np.ndarray,
     rng: np.random.Generator,
     reduce: Callable[[np.ndarray], np.ndarray],
@@ -116,26 +116,22 @@ def encode_groups(
     progress: bool | None = None,
     desc: str | None = None,
 ) -> np.ndarray:
-    """Encode `group_factors` (m, g, K) chunk by chunk and reduce each chunk's codes (c, g, d).
+    """Codes of `group_factors` (m, g, K), whole groups per chunk, each chunk's codes (c, g, d) reduced at once.
 
     Returns the concatenation over chunks of `reduce(codes)`, shape (m, ...).
     """
     m, g, k = group_factors.shape
     per_chunk = _groups_per_chunk(chunk_size, g)
-    outputs = []
-    starts = range(0, m, per_chunk)
-    for start in progress_bar(starts, total=len(starts), desc=desc, progress=progress):
-        chunk = group_factors[start : start + per_chunk]
-        c = chunk.shape[0]
-        observations = sampler.sample_observations_from_factors(chunk.reshape(c * g, k), rng)
-        codes = representation(observations)
-        outputs.append(reduce(codes.reshape(c, g, codes.shape[1])))
+    outputs = [
+        reduce(codes.reshape(-1, g, codes.shape[1]))
+        for codes in encoding.codes(group_factors.reshape(m * g, k), rng, chunk_size=per_chunk * g,
+                                    progress=progress, desc=desc)
+    ]
     return np.concatenate(outputs, axis=0)
 
 
 def encode_points(
-    representation: Representation,
-    sampler,
+    encoding: Encoding,
     factors: np.ndarray,
     rng: np.random.Generator,
     *,
@@ -143,24 +139,15 @@ def encode_points(
     progress: bool | None = None,
     desc: str | None = None,
 ) -> np.ndarray:
-    """Codes (n, d) of the points with the given factors, encoded in chunks."""
-    step = check_positive_int(chunk_size, name="chunk_size")
-    parts = []
-    starts = range(0, factors.shape[0], step)
-    for start in progress_bar(starts, total=len(starts), desc=desc, progress=progress):
-        observations = sampler.sample_observations_from_factors(factors[start : start + step], rng)
-        parts.append(representation(observations))
-    return np.concatenate(parts, axis=0)
+    """Codes (n, d) of the points with the given factors, `chunk_size` at a time."""
+    return np.concatenate(list(encoding.codes(factors, rng, chunk_size=chunk_size, progress=progress, desc=desc)),
+                          axis=0)
 
 
-def prepare(representation, sampler, random_state):
-    """Common checks: a Representation, a sampler, and the random_state description."""
+def prepare(representation, sampler, encoding: str = "auto") -> Encoding:
+    """Common checks: a sampler, and how its observations become codes (a representation table when the data
+    set is indexed, see [`dismetrics.table`][dismetrics.table])."""
     check_sampler(sampler)
-    return as_representation(representation)
+    return resolve_encoding(representation, sampler, encoding)
 
 
-def describe_seed(random_state):
-    """What to store as the `random_state` parameter of a result."""
-    if random_state is None or isinstance(random_state, numbers.Integral):
-        return random_state
-    return type(random_state).__name__

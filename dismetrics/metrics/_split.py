@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .._validation import FLOAT32_MAX, check_codes, check_factors
+from .._validation import check_codes, check_factors
 
 __all__ = ["PredictorSplit", "split_for_predictors", "check_targets", "REFERENCE_TEST_FRACTION"]
 
@@ -51,38 +51,9 @@ def check_factor_types(factor_types, n_factors: int) -> tuple[str, ...]:
 
 
 def check_targets(factors, *, n_samples: int, factor_types: tuple[str, ...] | None, name: str = "factors") -> np.ndarray:
-    """Validate factors: integer indices for discrete factors, finite reals for continuous ones.
-
-    All-discrete factors come back as int64 (through `check_factors`); with any continuous
-    factor the array is float64 and only the discrete columns are checked for integrality.
-    """
-    if factor_types is None or all(t == "discrete" for t in factor_types):
-        return check_factors(factors, n_samples=n_samples, name=name)
-    arr = np.asarray(factors)
-    if arr.ndim != 2:
-        raise ValueError(f"{name} must be 2-D (n_samples, n_factors); got an array with shape {arr.shape}.")
-    if arr.shape[0] != n_samples:
-        raise ValueError(f"{name} has {arr.shape[0]} rows but codes has {n_samples}; rows must correspond.")
-    if not (np.issubdtype(arr.dtype, np.number) or arr.dtype == np.bool_) or np.issubdtype(arr.dtype, np.complexfloating):
-        raise ValueError(f"{name} must be a real numeric array; got dtype {arr.dtype}.")
-    arr = np.ascontiguousarray(arr, dtype=np.float64)
-    if not np.isfinite(arr).all():
-        raise ValueError(f"{name} contains NaN or infinite values.")
-    if arr.shape[1] != len(factor_types):
-        raise ValueError(f"factor_types has {len(factor_types)} entries but {name} has {arr.shape[1]} columns.")
-    discrete = [k for k, t in enumerate(factor_types) if t == "discrete"]
-    if discrete:
-        check_factors(arr[:, discrete], n_samples=n_samples, name=f"{name} (discrete columns {discrete})")
-    for k, t in enumerate(factor_types):
-        if t == "continuous" and arr[:, k].min() == arr[:, k].max():
-            raise ValueError(f"{name}[:, {k}] is constant in this sample; a factor needs to vary to be measured.")
-        if t == "continuous" and np.abs(arr[:, k]).max() > FLOAT32_MAX:
-            raise ValueError(
-                f"{name}[:, {k}] is a continuous factor with values beyond the float32 range (|value| up to "
-                f"{np.abs(arr[:, k]).max():.3g} > {FLOAT32_MAX:.3g}): its squared errors and variances would overflow. "
-                "Rescale it first."
-            )
-    return arr
+    """Factors of a predictor metric: [`check_factors`][dismetrics._validation.check_factors] with their types
+    (int64 when all are discrete, otherwise float64)."""
+    return check_factors(factors, n_samples=n_samples, factor_types=factor_types, name=name)
 
 
 def split_for_predictors(codes, factors, codes_test, factors_test, *, rng: np.random.Generator,
@@ -101,7 +72,10 @@ def split_for_predictors(codes, factors, codes_test, factors_test, *, rng: np.ra
         codes_test = check_codes(codes_test, name="codes_test", min_dims=min_dims, min_samples=1)
         if codes_test.shape[1] != codes.shape[1]:
             raise ValueError(f"codes_test has {codes_test.shape[1]} dims but codes has {codes.shape[1]}; they must be the same representation.")
-        factors_test = _check_test_factors(factors_test, codes_test.shape[0], factors.shape[1], factor_types)
+        # a test factor may take a single value (a small test split)
+        factors_test = check_factors(factors_test, n_samples=codes_test.shape[0], n_factors=factors.shape[1],
+                                     factor_types=factor_types, require_variation=False, name="factors_test",
+                                     rows_of="codes_test")
         params = {"split": "given", "n_train": codes.shape[0], "n_test": codes_test.shape[0]}
         return PredictorSplit(codes, factors, codes_test, factors_test, params)
     n = codes.shape[0]
@@ -117,33 +91,6 @@ def split_for_predictors(codes, factors, codes_test, factors_test, *, rng: np.ra
     params = {"split": "random 2/3 train : 1/3 test of the given sample", "n_train": int(train_rows.size),
               "n_test": int(test_rows.size)}
     return PredictorSplit(codes[train_rows], train_factors, codes[test_rows], factors[test_rows], params)
-
-
-def _check_test_factors(factors_test, n_rows: int, n_factors: int, factor_types) -> np.ndarray:
-    arr = np.asarray(factors_test)
-    if arr.ndim != 2:
-        raise ValueError(f"factors_test must be 2-D (n_samples, n_factors); got an array with shape {arr.shape}.")
-    if arr.shape[0] != n_rows:
-        raise ValueError(f"factors_test has {arr.shape[0]} rows but codes_test has {n_rows}; rows must correspond.")
-    if arr.shape[1] != n_factors:
-        raise ValueError(f"factors_test has {arr.shape[1]} factors but factors has {n_factors}; they must be the same factors.")
-    if not (np.issubdtype(arr.dtype, np.number) or arr.dtype == np.bool_) or np.issubdtype(arr.dtype, np.complexfloating):
-        raise ValueError(f"factors_test must be a real numeric array; got dtype {arr.dtype}.")
-    if not np.isfinite(arr).all():
-        raise ValueError("factors_test contains NaN or infinite values.")
-    # A test factor may take a single value (a small test split); only integrality is checked.
-    if factor_types is None or all(t == "discrete" for t in factor_types):
-        if not np.array_equal(arr, np.round(arr)):
-            raise ValueError("factors_test must hold integer factor indices; got non-integer values.")
-        return np.ascontiguousarray(arr, dtype=np.int64)
-    arr = np.ascontiguousarray(arr, dtype=np.float64)
-    for k, t in enumerate(factor_types):
-        if t == "discrete" and not np.array_equal(arr[:, k], np.round(arr[:, k])):
-            raise ValueError(f"factors_test[:, {k}] is a discrete factor and must hold integer indices.")
-        if t == "continuous" and np.abs(arr[:, k]).max() > FLOAT32_MAX:
-            raise ValueError(f"factors_test[:, {k}] is a continuous factor with values beyond the float32 range "
-                             f"(|value| > {FLOAT32_MAX:.3g}): its squared errors would overflow. Rescale it first.")
-    return arr
 
 
 def encode_with_training_labels(train_column: np.ndarray, test_column: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

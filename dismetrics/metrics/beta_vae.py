@@ -19,6 +19,7 @@ from ._intervention import (
     resolve_factor_subset,
 )
 from .presets import preset_params
+from .registry import MetricSpec, register_metric
 
 __all__ = ["beta_vae_score"]
 
@@ -61,6 +62,7 @@ def beta_vae_score(
     random_state=0,
     chunk_size: int = DEFAULT_CHUNK_SIZE,
     progress: bool | None = None,
+    encoding: str = "auto",
 ) -> MetricResult:
     r"""beta-VAE score: accuracy of a linear classifier that tells which factor was held fixed.
 
@@ -91,7 +93,7 @@ def beta_vae_score(
 
     Parameters
     ----------
-    representation : callable, torch.nn.Module or Representation
+    representation : callable, torch.nn.Module, Representation or RepresentationTable
         Observations -> codes (see
         [`dismetrics.as_representation`][dismetrics.representation.as_representation]).
     sampler : GroundTruthSampler
@@ -109,6 +111,13 @@ def beta_vae_score(
         Seeds every draw; the same int gives bit-identical results.
     chunk_size : int
         Observations per call of the representation (rounded down to whole points, at least one).
+    encoding : {"auto", "table", "direct"}, default "auto"
+        Where the codes come from: `"auto"` looks them up in a representation table (each distinct
+        observation encoded once; [`dismetrics.table`][dismetrics.table]) when the data set is indexed and
+        encodes the drawn observations otherwise; `"table"` requires a table, `"direct"` never uses one.
+        A [`RepresentationTable`][dismetrics.table.RepresentationTable] given as `representation` is used
+        as is. The values are the same either way for an encoder that maps each observation on its own;
+        `params["encoding"]` records which path ran.
     progress : bool or None
         Progress bar; None shows it when stderr is a terminal.
 
@@ -117,6 +126,16 @@ def beta_vae_score(
     MetricResult
         `value` is the eval accuracy; `details` hold `train_accuracy`, `eval_accuracy`,
         `eval_accuracy_per_factor` and `factors` (the indices that were fixed).
+
+    Examples
+    --------
+    A representation that is the factors themselves: the fixed factor is always told apart. Every image of
+    the grid is encoded at most once (`params["encoding"]` says a table served the codes).
+
+    >>> from dismetrics.data import FactorGrid
+    >>> result = beta_vae_score(lambda x: x / 5.0, FactorGrid([4, 5, 6]), n_train=200, n_eval=100, batch_size=16)
+    >>> result.value, result.params["encoding"]
+    (1.0, 'table')
     """
     params = preset_params(
         preset, "beta_vae", batch_size=batch_size, n_train=n_train, n_eval=n_eval, logistic=logistic, max_iter=max_iter
@@ -126,7 +145,7 @@ def beta_vae_score(
     n_train, n_eval = sizes["n_train"], sizes["n_eval"]
     logistic = check_choice(params["logistic"], name="logistic", choices=LOGISTIC_CHOICES)
     max_iter = check_positive_int(params["max_iter"], name="max_iter")
-    representation = prepare(representation, sampler, random_state)
+    source = prepare(representation, sampler, encoding)
     subset = resolve_factor_subset(factors, sampler, minimum=2)
     rng = check_random_state(random_state)
     classifier_seed = int(rng.integers(0, 2**31 - 1))
@@ -143,9 +162,7 @@ def beta_vae_score(
 
     def make_points(n_points: int, desc: str):
         labels, groups = _draw_points(sampler, subset, n_points, batch_size, rng)
-        points = encode_groups(
-            representation, sampler, groups, rng, features, chunk_size=chunk_size, progress=progress, desc=desc
-        )
+        points = encode_groups(source, groups, rng, features, chunk_size=chunk_size, progress=progress, desc=desc)
         return points, labels
 
     train_points, train_labels = make_points(n_train, "beta-VAE train")
@@ -181,7 +198,19 @@ def beta_vae_score(
             "logistic": logistic,
             "max_iter": max_iter,
             "factors": ",".join(names[k] for k in subset),
-            "representation_mode": representation.mode,
+            "representation_mode": source.mode,
+            "encoding": source.path,
             "random_state": describe_seed(random_state),
         },
     )
+
+
+SPEC = register_metric(MetricSpec(
+    name="beta_vae", func=beta_vae_score, kind="intervention", title="beta-VAE score", aliases=("beta_vae_score",),
+    random=True, takes_preset=True,
+    presets={
+        "disentanglement_lib": {"batch_size": 64, "n_train": 10_000, "n_eval": 5_000, "logistic": "lbfgs",
+                                "max_iter": 100},
+        "wtc_paper": {"batch_size": 64, "n_train": 10_000, "n_eval": 5_000, "logistic": "lbfgs", "max_iter": 100},
+    },
+    reference="Higgins et al. 2017, as disentanglement_lib beta_vae.py", docs="beta_vae.md"))

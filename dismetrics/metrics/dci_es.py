@@ -12,6 +12,7 @@ S is the size of the code relative to the ground truth. D, C and I of the same f
 from __future__ import annotations
 
 import numbers
+import warnings
 
 import numpy as np
 
@@ -22,10 +23,13 @@ from .._validation import (
     check_float32_range,
     check_positive_int,
     check_random_state,
+    describe_seed,
     check_tree_resolution,
 )
 from ..result import MetricResult
 from ._fit import fit_to_max_iter
+from ._split import check_factor_types
+from .registry import MetricSpec, register_metric
 
 __all__ = ["dci_es", "dci_es_size", "explicitness_from_curve", "DEFAULT_CAPACITIES"]
 
@@ -69,6 +73,33 @@ def explicitness_from_curve(capacity, loss, baseline_loss: float, lowest_loss: f
     area is measured above the curve's own minimum (not $\ell^*$) and doubled,
     $E = 1 - 2\,\mathrm{AULCC}_{\min} / ((c_{\max} - c_{\min})\,\ell^b)$, at most 1 and
     without a lower bound (a loss above the baseline is not clipped, so it can go below -1).
+
+    Parameters
+    ----------
+    capacity : array-like of shape (P,)
+        The capacity axis (P >= 2 distinct values).
+    loss : array-like of shape (P,)
+        The test loss at each capacity.
+    baseline_loss : float
+        $\ell^b$, the loss of the best constant prediction.
+    lowest_loss : float, default 0.0
+        $\ell^*$.
+    variant : {"paper", "authors_code"}, default "paper"
+        The formula.
+
+    Returns
+    -------
+    dict
+        `explicitness` (E), `aulcc` (the area), `curve` (the clipped running minimum) and `capacity`
+        (sorted).
+
+    Examples
+    --------
+    A curve falling linearly from the baseline to 0:
+
+    >>> from dismetrics.metrics.dci_es import explicitness_from_curve
+    >>> print(explicitness_from_curve([1, 2, 3], [1.0, 0.5, 0.0], baseline_loss=1.0)["explicitness"])
+    0.5
     """
     check_choice(variant, name="variant", choices=EXPLICITNESS_VARIANTS)
     capacity = np.asarray(capacity, dtype=np.float64)
@@ -108,6 +139,19 @@ def _check_capacities(capacities, probe: str) -> tuple[int, ...]:
             f"layers of that width hold 10**8 weights; the authors' widest is 3,603); got {max(values):,}."
         )
     return tuple(sorted(int(c) for c in values))
+
+
+_LOSS_OF_TYPE = {"continuous": "regression", "discrete": "classification"}
+
+
+def _factor_kinds(factor_types, factor_kind, k_count: int) -> tuple[str, ...]:
+    """The probe's loss per factor: `factor_types` "continuous" -> "regression", "discrete" ->
+    "classification"; `factor_kind` (the loss names themselves) is the deprecated spelling."""
+    if factor_kind is not None:
+        warnings.warn("dci_es(factor_kind=...) is deprecated; use factor_types ('continuous' for 'regression', "
+                      "'discrete' for 'classification').", DeprecationWarning, stacklevel=3)
+        return _check_factor_kinds(factor_kind, k_count)
+    return tuple(_LOSS_OF_TYPE[t] for t in check_factor_types(factor_types, k_count))
 
 
 def _check_factor_kinds(factor_kind, k_count: int) -> tuple[str, ...]:
@@ -165,9 +209,45 @@ def _baseline_loss(kind: str, y_test: np.ndarray) -> float:
     return 1.0 - np.bincount(y_test).max() / y_test.size
 
 
-def dci_es(codes, factors, *, probe: str = "random_forest", capacities=None, factor_kind="regression",
+def _factor_curve(codes, factors, k: int, kind: str, train_rows, test_rows, capacity_grid, *, probe: str,
+                  n_estimators: int, mlp_max_iter: int, seed: int, n_jobs, test_fraction, lowest_loss: float,
+                  explicitness: str):
+    """Factor k's test losses over the capacity grid, its baseline loss, the capacity axis and its curve
+    (`explicitness_from_curve`)."""
+    d = codes.shape[1]
+    x_train, x_test = codes[train_rows], codes[test_rows]
+    labels = np.unique(factors[:, k], return_inverse=True)[1].reshape(-1)
+    if np.unique(labels[test_rows]).size < 2:
+        raise ValueError(
+            f"factors[:, {k}] takes a single value in the test part of the random split ({test_rows.size} points, "
+            f"test_fraction={test_fraction}): its test loss cannot measure anything (the baseline loss is 0). Use "
+            "more points or a larger test_fraction."
+        )
+    target = labels.astype(np.float64) if kind == "regression" else labels
+    y_train, y_test = target[train_rows], target[test_rows]
+    losses = np.empty(len(capacity_grid))
+    for j, capacity in enumerate(capacity_grid):
+        model = _make_probe(probe, kind, capacity, n_estimators=n_estimators, mlp_max_iter=mlp_max_iter,
+                            seed=seed, n_jobs=n_jobs)
+        losses[j] = _probe_loss(model, kind, x_train, y_train, x_test, y_test)
+    if probe == "mlp":
+        outputs = 1 if kind == "regression" else int(labels.max()) + 1
+        axis = np.log([_mlp_parameter_count(c, d, outputs) for c in capacity_grid])
+    else:
+        axis = np.asarray(capacity_grid, dtype=np.float64)
+    baseline = _baseline_loss(kind, labels[test_rows])
+    if losses.min() < lowest_loss:
+        raise ValueError(
+            f"lowest_loss={lowest_loss} is above the test loss {losses.min():.4g} that a probe reached for "
+            f"factors[:, {k}]: lowest_loss must be the lowest loss possible (the paper uses 0), since E measures "
+            "the area above it (a curve below it would give E > 1)."
+        )
+    return losses, baseline, axis, explicitness_from_curve(axis, losses, baseline, lowest_loss, explicitness)
+
+
+def dci_es(codes, factors, *, probe: str = "random_forest", capacities=None, factor_types="continuous",
            n_estimators: int = 100, mlp_max_iter: int = 200, test_fraction: float = 1 / 3,
-           lowest_loss: float = 0.0, explicitness: str = "paper", random_state=0, n_jobs=None) -> MetricResult:
+           lowest_loss: float = 0.0, explicitness: str = "paper", random_state=0, n_jobs=None, factor_kind=None) -> MetricResult:
     r"""DCI-ES explicitness E (the headline) and size S of a representation.
 
     Eastwood et al., ICLR 2023. For every factor k a family of probes of growing capacity
@@ -194,9 +274,11 @@ def dci_es(codes, factors, *, probe: str = "random_forest", capacities=None, fac
     - `"mlp"`: sklearn MLPs with two hidden layers of the given widths (0 = linear probe),
       capacity = number of parameters on a log axis, as the authors plot MLP curves. Slow for large n.
 
-    Loss (`factor_kind`, one string or one per factor): `"regression"` (default; the factor index
-    is an ordinal target, loss $1 - R^2$, baseline 1) or `"classification"` (loss 1 -
-    accuracy, baseline the majority-class error), the two losses of the authors' code.
+    Loss (`factor_types`, one string or one per factor): `"continuous"` (default; regression, the factor
+    index is an ordinal target, loss $1 - R^2$, baseline 1) or `"discrete"` (classification, loss 1 -
+    accuracy, baseline the majority-class error), the two losses of the authors' code. `factor_kind`
+    ("regression" / "classification") is the deprecated spelling of the same choice, accepted with a
+    `DeprecationWarning` for one release.
 
     `explicitness="authors_code"` computes E as the authors' released code does (see
     [`explicitness_from_curve`][dismetrics.metrics.dci_es.explicitness_from_curve]); the default is the
@@ -215,18 +297,67 @@ def dci_es(codes, factors, *, probe: str = "random_forest", capacities=None, fac
     clipped to it; a probe family whose smallest member is already perfect gives E = 1 whatever the
     code (a linear code of a linear factor needs depth > 1 for trees, though).
 
+    Parameters
+    ----------
+    codes : array-like of shape (n, d)
+        The representation.
+    factors : int array-like of shape (n, K)
+        Ground-truth factor indices.
+    probe : {"random_forest", "mlp"}, default "random_forest"
+        The probe family.
+    capacities : sequence of int, optional
+        The capacity grid: forest depths, or MLP widths (0: linear); default None: the authors' grid of
+        the probe family (`DEFAULT_CAPACITIES`).
+    factor_types : {"continuous", "discrete"} or a sequence of them, default "continuous"
+        One for all factors or one per factor: regression or classification probes.
+    n_estimators : int, default 100
+        Trees per forest.
+    mlp_max_iter : int, default 200
+        Adam iterations of each MLP.
+    test_fraction : float, default 1/3
+        Fraction of the sample the probes are scored on.
+    lowest_loss : float, default 0.0
+        $\ell^*$, the lowest possible loss, in [0, 1).
+    explicitness : {"paper", "authors_code"}, default "paper"
+        How E is computed from the curve.
+    random_state : int, None or numpy.random.Generator, default 0
+        Seeds the split and the probes.
+    n_jobs : int or None, default None
+        Parallel jobs of the forests (scikit-learn's meaning).
+    factor_kind : {"regression", "classification"}, optional
+        Deprecated spelling of `factor_types`.
+
     Returns
     -------
     MetricResult
         `value` E; `details`: `size` (S), `explicitness_per_factor`, `aulcc_per_factor`,
         `baseline_loss` (K), `capacity` (P, the x axis used), `losses` (K, P, raw test losses),
         `curves` (K, P, clipped running minima).
+
+    References
+    ----------
+    C. Eastwood, A. L. Nicolicioiu, J. von Kügelgen, A. Kekić, F. Träuble, A. Dittadi and B. Schölkopf,
+    "DCI-ES: An extended disentanglement framework with connections to identifiability", ICLR 2023
+    (arXiv:2210.00364). Reference code: andreinicolicioiu/DCI-ES (`compute_explitcitness`, the
+    random-forest and MLP probe sweeps).
+
+    Examples
+    --------
+    Small forests (10 trees, depths 1 to 8) keep the example fast:
+
+    >>> from dismetrics.data.synthetic import damage_sample
+    >>> from dismetrics.metrics.dci_es import dci_es
+    >>> for level in (0.0, 1.0):  # the perfect code, then pure noise
+    ...     codes, factors = damage_sample("noise", level, 1000, seed=0)
+    ...     print(level, round(dci_es(codes, factors, n_estimators=10, capacities=[1, 2, 4, 8]).value, 2))
+    0.0 0.98
+    1.0 0.0
     """
     codes, factors = check_codes_and_factors(codes, factors)
     check_choice(probe, name="probe", choices=PROBES)
     check_choice(explicitness, name="explicitness", choices=EXPLICITNESS_VARIANTS)
     capacity_grid = _check_capacities(capacities, probe)
-    kinds = _check_factor_kinds(factor_kind, factors.shape[1])
+    kinds = _factor_kinds(factor_types, factor_kind, factors.shape[1])
     n_estimators = check_positive_int(n_estimators, name="n_estimators")
     mlp_max_iter = check_positive_int(mlp_max_iter, name="mlp_max_iter")
     if isinstance(lowest_loss, bool) or not isinstance(lowest_loss, numbers.Real) or not 0.0 <= lowest_loss < 1.0:
@@ -245,7 +376,6 @@ def dci_es(codes, factors, *, probe: str = "random_forest", capacities=None, fac
     permutation = rng.permutation(n)
     seed = int(rng.integers(0, 2**31 - 1))
     test_rows, train_rows = permutation[:n_test], permutation[n_test:]
-    x_train, x_test = codes[train_rows], codes[test_rows]
 
     k_count = factors.shape[1]
     losses = np.empty((k_count, len(capacity_grid)))
@@ -255,34 +385,11 @@ def dci_es(codes, factors, *, probe: str = "random_forest", capacities=None, fac
     baselines = np.empty(k_count)
     axis = None
     for k in range(k_count):
-        labels = np.unique(factors[:, k], return_inverse=True)[1].reshape(-1)
-        if np.unique(labels[test_rows]).size < 2:
-            raise ValueError(
-                f"factors[:, {k}] takes a single value in the test part of the random split ({n_test} points, "
-                f"test_fraction={test_fraction}): its test loss cannot measure anything (the baseline loss is 0). Use "
-                "more points or a larger test_fraction."
-            )
-        kind = kinds[k]
-        target = labels.astype(np.float64) if kind == "regression" else labels
-        y_train, y_test = target[train_rows], target[test_rows]
-        for j, capacity in enumerate(capacity_grid):
-            model = _make_probe(probe, kind, capacity, n_estimators=n_estimators, mlp_max_iter=mlp_max_iter,
-                                seed=seed, n_jobs=n_jobs)
-            losses[k, j] = _probe_loss(model, kind, x_train, y_train, x_test, y_test)
-        if probe == "mlp":
-            outputs = 1 if kind == "regression" else int(labels.max()) + 1
-            axis_k = np.log([_mlp_parameter_count(c, d, outputs) for c in capacity_grid])
-        else:
-            axis_k = np.asarray(capacity_grid, dtype=np.float64)
+        fitted = _factor_curve(codes, factors, k, kinds[k], train_rows, test_rows, capacity_grid, probe=probe,
+                               n_estimators=n_estimators, mlp_max_iter=mlp_max_iter, seed=seed, n_jobs=n_jobs,
+                               test_fraction=test_fraction, lowest_loss=lowest_loss, explicitness=explicitness)
+        losses[k], baselines[k], axis_k, curve = fitted
         axis = axis_k if axis is None else axis
-        baselines[k] = _baseline_loss(kind, labels[test_rows])
-        if losses[k].min() < lowest_loss:
-            raise ValueError(
-                f"lowest_loss={lowest_loss} is above the test loss {losses[k].min():.4g} that a probe reached for "
-                f"factors[:, {k}]: lowest_loss must be the lowest loss possible (the paper uses 0), since E measures "
-                "the area above it (a curve below it would give E > 1)."
-            )
-        curve = explicitness_from_curve(axis_k, losses[k], baselines[k], lowest_loss, explicitness)
         per_factor[k], aulcc[k], curves[k] = curve["explicitness"], curve["aulcc"], curve["curve"]
     return MetricResult(
         name="dci_es",
@@ -306,7 +413,8 @@ def dci_es(codes, factors, *, probe: str = "random_forest", capacities=None, fac
             "test_fraction": float(test_fraction),
             "lowest_loss": float(lowest_loss),
             "explicitness": explicitness,
-            "seed": seed,
+            "random_state": describe_seed(random_state),
+            "model_seed": seed,
             "n_samples": n,
         },
     )
@@ -319,8 +427,43 @@ def dci_es_size(codes, factors) -> MetricResult:
     code with one dim per factor, 0.5 for one twice as large). Counts every code dim, collapsed ones
     included. Also reported by [`dci_es`][dismetrics.metrics.dci_es.dci_es] as `details["size"]`. In (0, inf):
     above 1 for codes with fewer dims than factors.
+
+    Parameters
+    ----------
+    codes : array-like of shape (n, d)
+        The representation.
+    factors : int array-like of shape (n, K)
+        Ground-truth factor indices.
+
+    Returns
+    -------
+    MetricResult
+        `value` S; `details`: `n_factors` (K), `n_dims` (d).
+
+    References
+    ----------
+    Eastwood et al., ICLR 2023, and the reference code andreinicolicioiu/DCI-ES (see
+    [`dci_es`][dismetrics.metrics.dci_es.dci_es]).
+
+    Examples
+    --------
+    Five factors in ten dims (every dim duplicated):
+
+    >>> from dismetrics.data.synthetic import damage_sample
+    >>> from dismetrics.metrics.dci_es import dci_es_size
+    >>> print(dci_es_size(*damage_sample("duplicate", 5, 100, seed=0)).value)
+    0.5
     """
     codes, factors = check_codes_and_factors(codes, factors)
     return MetricResult(name="dci_es_size", value=factors.shape[1] / codes.shape[1],
                         details={"n_factors": factors.shape[1], "n_dims": codes.shape[1]},
                         params={"n_samples": codes.shape[0]})
+
+
+SPEC = register_metric(MetricSpec(
+    name="dci_es", func=dci_es, kind="sample", title="DCI-ES explicitness", random=True,
+    factor_types=("discrete", "continuous"),
+    reference="Eastwood et al. 2023 (DCI-ES)", docs="dci_es.md"))
+SIZE_SPEC = register_metric(MetricSpec(
+    name="dci_es_size", func=dci_es_size, kind="sample", title="DCI-ES size", value_range=(0.0, None),
+    reference="Eastwood et al. 2023 (DCI-ES), S = K / d", docs="dci_es.md"))

@@ -19,6 +19,7 @@ from ._intervention import (
     resolve_factor_subset,
 )
 from .presets import preset_params
+from .registry import MetricSpec, register_metric
 
 __all__ = ["factor_vae_score"]
 
@@ -47,6 +48,7 @@ def factor_vae_score(
     random_state=0,
     chunk_size: int = DEFAULT_CHUNK_SIZE,
     progress: bool | None = None,
+    encoding: str = "auto",
 ) -> MetricResult:
     r"""FactorVAE score: accuracy of a majority-vote classifier from "least-varying dim" to fixed factor.
 
@@ -77,7 +79,7 @@ def factor_vae_score(
 
     Parameters
     ----------
-    representation : callable, torch.nn.Module or Representation
+    representation : callable, torch.nn.Module, Representation or RepresentationTable
     sampler : GroundTruthSampler
     factors : list of int or str, optional
         Restrict the fixed factor to these (indices or names). Default: all.
@@ -90,6 +92,13 @@ def factor_vae_score(
         Seeds every draw; the same int gives bit-identical results.
     chunk_size : int
         Observations per call of the representation.
+    encoding : {"auto", "table", "direct"}, default "auto"
+        Where the codes come from: `"auto"` looks them up in a representation table (each distinct
+        observation encoded once; [`dismetrics.table`][dismetrics.table]) when the data set is indexed and
+        encodes the drawn observations otherwise; `"table"` requires a table, `"direct"` never uses one.
+        A [`RepresentationTable`][dismetrics.table.RepresentationTable] given as `representation` is used
+        as is. The values are the same either way for an encoder that maps each observation on its own;
+        `params["encoding"]` records which path ran.
     progress : bool or None
         Progress bar; None shows it when stderr is a terminal.
 
@@ -100,6 +109,16 @@ def factor_vae_score(
         `num_active_dims`, `active_dims` (bool, d), `global_variances` (d), `train_votes`
         (len(factors), d: votes per fixed factor and dim), `classifier` (d: the factor index each dim
         predicts, -1 for inactive dims) and `factors`.
+
+    Examples
+    --------
+    A representation that is the factors themselves: the least-varying dim is always the fixed factor's.
+
+    >>> from dismetrics.data import FactorGrid
+    >>> result = factor_vae_score(lambda x: x / 5.0, FactorGrid([4, 5, 6]), n_train=200, n_eval=100,
+    ...                           n_variance=500, batch_size=16)
+    >>> result.value, result.details["num_active_dims"], result.params["encoding"]
+    (1.0, 3, 'table')
     """
     params = preset_params(
         preset,
@@ -119,14 +138,14 @@ def factor_vae_score(
     if not np.isfinite(threshold) or threshold < 0:
         raise ValueError(f"active_threshold must be a finite number >= 0; got {params['active_threshold']!r}.")
     active_on = check_choice(params["active_on"], name="active_on", choices=("std", "variance"))
-    representation = prepare(representation, sampler, random_state)
+    source = prepare(representation, sampler, encoding)
     subset = resolve_factor_subset(factors, sampler, minimum=1)
     rng = check_random_state(random_state)
     names = factor_names_of(sampler)
 
     variance_factors = sampler.sample_factors(n_variance, rng)
     codes = encode_points(
-        representation, sampler, variance_factors, rng, chunk_size=chunk_size, progress=progress,
+        source, variance_factors, rng, chunk_size=chunk_size, progress=progress,
         desc="FactorVAE variances",
     )
     with np.errstate(over="ignore", invalid="ignore"):
@@ -153,7 +172,8 @@ def factor_vae_score(
         "active_threshold": threshold,
         "active_on": active_on,
         "factors": ",".join(names[k] for k in subset),
-        "representation_mode": representation.mode,
+        "representation_mode": source.mode,
+        "encoding": source.path,
         "random_state": describe_seed(random_state),
     }
     base_details = {"num_active_dims": int(active_idx.size), "active_dims": active, "global_variances": global_variances,
@@ -179,9 +199,7 @@ def factor_vae_score(
 
     def votes(n_votes: int, desc: str) -> np.ndarray:
         fixed, groups = _draw_votes(sampler, subset, n_votes, batch_size, rng)
-        dims = encode_groups(
-            representation, sampler, groups, rng, argmin_dims, chunk_size=chunk_size, progress=progress, desc=desc
-        )
+        dims = encode_groups(source, groups, rng, argmin_dims, chunk_size=chunk_size, progress=progress, desc=desc)
         matrix = np.zeros((subset.size, d), dtype=np.int64)
         np.add.at(matrix, (position[fixed], dims), 1)
         return matrix
@@ -200,3 +218,17 @@ def factor_vae_score(
                  "train_votes": train_votes, "classifier": classifier},
         params=result_params,
     )
+
+
+SPEC = register_metric(MetricSpec(
+    name="factor_vae", func=factor_vae_score, kind="intervention", title="FactorVAE score",
+    aliases=("factor_vae_score",), random=True, takes_preset=True,
+    presets={
+        # active when sqrt(var) >= threshold, as disentanglement_lib
+        "disentanglement_lib": {"batch_size": 64, "n_train": 10_000, "n_eval": 5_000, "n_variance": 10_000,
+                                "active_threshold": 0.05, "active_on": "std"},
+        # the WTC paper: 12,800 points for the variances, "collapsed" meaning variance < 0.05
+        "wtc_paper": {"batch_size": 64, "n_train": 10_000, "n_eval": 5_000, "n_variance": 12_800,
+                      "active_threshold": 0.05, "active_on": "variance"},
+    },
+    reference="Kim & Mnih 2018, as disentanglement_lib factor_vae.py", docs="factor_vae.md"))

@@ -9,6 +9,7 @@ division by zero) the choice made here is stated in the docstring.
 from __future__ import annotations
 
 import numbers
+import warnings
 
 import numpy as np
 
@@ -26,6 +27,7 @@ from ..result import MetricResult
 from ._fit import fit_to_max_iter
 from ._histogram import discrete_mutual_info
 from .mig_sup import check_two_factors
+from .registry import MetricSpec, register_metric
 
 __all__ = ["infomec", "infom", "infoc", "infoe", "normalized_mi_matrix", "active_latents", "infom_infoc_from_nmi"]
 
@@ -77,16 +79,57 @@ def _one_hot(codes: np.ndarray) -> np.ndarray:
 
 
 def normalized_mi_matrix(codes, factors, *, mi_estimator: str = "knn", n_neighbors: int = 10, bins: int = 20,
-                         seed: int = 0) -> np.ndarray:
+                         random_state: int = 0, seed: int | None = None) -> np.ndarray:
     r"""The (d, K) matrix $I(z_i; v_k) / H(v_k)$ (inputs validated by the caller).
 
     `"knn"`: sklearn's `mutual_info_classif` (the Kraskov/Ross nearest-neighbour estimator for a
     continuous variable and a discrete one, `n_neighbors` neighbours), called per code dim as the
-    authors do, on standardized codes, with `random_state=seed` for its tie-breaking noise.
+    authors do, on standardized codes, with `random_state` for its tie-breaking noise.
     `"histogram"`: the binned plug-in MI of [`mig`][dismetrics.metrics.mig.mig]. `"discrete"`: every distinct
     code value is its own class (the authors' estimator for quantized latents). `H(v_k)` is the
     plug-in entropy of the factor.
+
+    Parameters
+    ----------
+    codes : array of shape (n, d)
+        The representation (validated by the caller).
+    factors : int array of shape (n, K)
+        Ground-truth factor indices.
+    mi_estimator : {"knn", "histogram", "discrete"}, default "knn"
+        The MI estimator.
+    n_neighbors : int, default 10
+        Neighbours of the kNN estimator.
+    bins : int, default 20
+        Equal-width bins per code dim of the histogram estimator.
+    random_state : int, default 0
+        `random_state` of `mutual_info_classif` (the kNN estimator's tie-breaking noise).
+    seed : int, optional
+        Deprecated name of `random_state` (one release, with a `DeprecationWarning`).
+
+    Returns
+    -------
+    numpy.ndarray
+        Shape (d, K): the MI of each code dim with each factor over the factor's entropy (the kNN
+        estimate may slightly exceed 1).
+
+    References
+    ----------
+    K. Hsu et al., "Disentanglement via latent quantization", NeurIPS 2023; reference code:
+    kylehkhsu/latent_quantization, `disentangle/metrics/infomec.py`. The kNN estimator: B. C. Ross, "Mutual
+    information between discrete and continuous data sets", PLoS ONE 2014.
+
+    Examples
+    --------
+    >>> from dismetrics.data.synthetic import damage_sample
+    >>> from dismetrics.metrics.infomec import normalized_mi_matrix
+    >>> codes, factors = damage_sample("noise", 0.0, 1000, seed=0, factor_sizes=(4, 4))
+    >>> print(normalized_mi_matrix(codes, factors, mi_estimator="histogram").round(2))
+    [[1.   0.01]
+     [0.   1.  ]]
     """
+    if seed is not None:
+        warnings.warn("normalized_mi_matrix(seed=...) is deprecated; use random_state.", DeprecationWarning, stacklevel=2)
+        random_state = seed
     if mi_estimator == "histogram":
         info = discrete_mutual_info(codes, factors, bins)
         return info.matrix / info.factor_entropy
@@ -108,7 +151,7 @@ def normalized_mi_matrix(codes, factors, *, mi_estimator: str = "knn", n_neighbo
             column = standardized[:, i : i + 1]
             for k in range(k_count):
                 out[i, k] = mutual_info_classif(column, factor_labels[k], discrete_features=False,
-                                                n_neighbors=n_neighbors, random_state=seed)[0]
+                                                n_neighbors=n_neighbors, random_state=random_state)[0]
     return out / entropy
 
 
@@ -117,6 +160,28 @@ def active_latents(codes: np.ndarray, *, discrete: bool, range_fraction: float) 
 
     Continuous latents: range (max - min) larger than `range_fraction` times the largest range
     (the authors use 1/20). Discrete latents: any latent that is not constant.
+
+    Parameters
+    ----------
+    codes : array of shape (n, d)
+        The representation.
+    discrete : bool
+        Whether the latents are discrete (quantized).
+    range_fraction : float
+        The fraction of the largest range a continuous latent must exceed.
+
+    Returns
+    -------
+    numpy.ndarray
+        Boolean, shape (d,).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from dismetrics.metrics.infomec import active_latents
+    >>> codes = np.array([[0.0, 0.0, 1.0], [1.0, 0.01, 1.0], [2.0, 0.5, 1.0]])
+    >>> print(active_latents(codes, discrete=False, range_fraction=0.05))
+    [ True  True False]
     """
     ranges = codes.max(axis=0) - codes.min(axis=0)
     if discrete:
@@ -150,6 +215,26 @@ def infom_infoc_from_nmi(nmi: np.ndarray, active: np.ndarray) -> dict:
     \mathrm{InfoM} = \frac{1}{L} \sum_i \frac{\max_k N_{ik} / \sum_k N_{ik} - 1/K}{1 - 1/K}, \qquad
     \mathrm{InfoC} = \frac{1}{K} \sum_k \frac{\max_i N_{ik} / \sum_i N_{ik} - 1/L}{1 - 1/L}.
     $$
+
+    Parameters
+    ----------
+    nmi : array of shape (d, K)
+        The normalized MI matrix.
+    active : bool array of shape (d,)
+        The latents to keep.
+
+    Returns
+    -------
+    dict
+        `infom`, `infoc` (floats), `infom_per_dim` (L) and `infoc_per_factor` (K).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from dismetrics.metrics.infomec import infom_infoc_from_nmi
+    >>> scores = infom_infoc_from_nmi(np.array([[0.9, 0.1], [0.0, 0.8]]), np.array([True, True]))
+    >>> print(round(scores["infom"], 3), round(scores["infoc"], 3))
+    0.9 0.889
     """
     pruned = nmi[active]
     if pruned.shape[0] == 0:
@@ -208,7 +293,8 @@ def _nmi_part(codes, factors, mi_estimator, n_neighbors, bins, active_range_frac
     if mi_estimator == "knn":
         _check_knn_factors(factors, metric)
     seed = int(rng.integers(0, 2**31 - 1))
-    nmi = normalized_mi_matrix(codes, factors, mi_estimator=mi_estimator, n_neighbors=n_neighbors, bins=bins, seed=seed)
+    nmi = normalized_mi_matrix(codes, factors, mi_estimator=mi_estimator, n_neighbors=n_neighbors, bins=bins,
+                               random_state=seed)
     active = active_latents(codes, discrete=mi_estimator == "discrete", range_fraction=active_range_fraction)
     return nmi, active, infom_infoc_from_nmi(nmi, active), seed
 
@@ -218,7 +304,46 @@ def infomec(codes, factors, *, mi_estimator: str = "knn", n_neighbors: int = 10,
     r"""InfoM, InfoC and InfoE at once (the NMI matrix computed once): a dict of three results.
 
     See [`infom`][dismetrics.metrics.infomec.infom], [`infoc`][dismetrics.metrics.infomec.infoc] and
-    [`infoe`][dismetrics.metrics.infomec.infoe] for the definitions and parameters.
+    [`infoe`][dismetrics.metrics.infomec.infoe] for the definitions. The InfoE probe one-hot encodes the
+    codes when `mi_estimator="discrete"` (as `infoe(..., discrete_latents=True)`), else it standardizes
+    them.
+
+    Parameters
+    ----------
+    codes : array-like of shape (n, d)
+        The representation.
+    factors : int array-like of shape (n, K)
+        Ground-truth factor indices, K >= 2.
+    mi_estimator : {"knn", "histogram", "discrete"}, default "knn"
+        How $I(z_i; v_k)$ is estimated for InfoM and InfoC.
+    n_neighbors : int, default 10
+        Neighbours of the kNN estimator.
+    bins : int, default 20
+        Equal-width bins per code dim of the histogram estimator, 2 to 1,000.
+    active_range_fraction : float, default 0.05
+        A continuous latent is active when its range exceeds this fraction of the largest range.
+    max_iter : int, default 100
+        lbfgs iterations of each InfoE probe.
+    random_state : int, None or numpy.random.Generator, default 0
+        Seeds the kNN estimator's tie-breaking noise.
+
+    Returns
+    -------
+    dict of str to MetricResult
+        `{"infom": ..., "infoc": ..., "infoe": ...}`, each the result of the function of that name.
+
+    References
+    ----------
+    Hsu et al., NeurIPS 2023, and the reference code kylehkhsu/latent_quantization
+    `disentangle/metrics/infomec.py` (see [`infom`][dismetrics.metrics.infomec.infom]).
+
+    Examples
+    --------
+    >>> from dismetrics.data.synthetic import damage_sample
+    >>> from dismetrics.metrics.infomec import infomec
+    >>> results = infomec(*damage_sample("noise", 0.0, 1000, seed=0))  # the perfect code and its factors
+    >>> print({name: round(result.value, 2) for name, result in results.items()})
+    {'infom': 0.99, 'infoc': 0.99, 'infoe': 1.0}
     """
     codes, factors, n_neighbors, bins, active_range_fraction, rng = _validate(
         codes, factors, mi_estimator, n_neighbors, bins, active_range_fraction, random_state)
@@ -237,7 +362,7 @@ def infomec(codes, factors, *, mi_estimator: str = "knn", n_neighbors: int = 10,
 
 def _nmi_params(mi_estimator, n_neighbors, bins, active_range_fraction, seed, codes):
     return {"mi_estimator": mi_estimator, "n_neighbors": n_neighbors, "bins": bins,
-            "active_range_fraction": active_range_fraction, "seed": seed, "n_samples": codes.shape[0]}
+            "active_range_fraction": active_range_fraction, "model_seed": seed, "n_samples": codes.shape[0]}
 
 
 def _infom_result(scores, nmi, active, *args) -> MetricResult:
@@ -291,10 +416,43 @@ def infom(codes, factors, *, mi_estimator: str = "knn", n_neighbors: int = 10, b
     Cases the authors' code leaves undefined (0/0): an active latent with no information about any
     factor scores 0 here (the reference gives NaN); no active latent gives 0. Needs K >= 2.
 
+    Parameters
+    ----------
+    codes : array-like of shape (n, d)
+        The representation.
+    factors : int array-like of shape (n, K)
+        Ground-truth factor indices, K >= 2.
+    mi_estimator : {"knn", "histogram", "discrete"}, default "knn"
+        How $I(z_i; v_k)$ is estimated (see above).
+    n_neighbors : int, default 10
+        Neighbours of the kNN estimator.
+    bins : int, default 20
+        Equal-width bins per code dim of the histogram estimator, 2 to 1,000.
+    active_range_fraction : float, default 0.05
+        A continuous latent is active when its range exceeds this fraction of the largest range; in
+        [0, 1).
+    random_state : int, None or numpy.random.Generator, default 0
+        Seeds the kNN estimator's tie-breaking noise.
+
     Returns
     -------
     MetricResult
         `details`: `nmi` (d, K), `active_dims`, `num_active_dims`, `per_dim` (active dims).
+
+    References
+    ----------
+    K. Hsu, W. Dorrell, J. C. R. Whittington, J. Wu and C. Finn, "Disentanglement via latent quantization",
+    NeurIPS 2023 (arXiv:2305.18378). Reference code: kylehkhsu/latent_quantization,
+    `disentangle/metrics/infomec.py`.
+
+    Examples
+    --------
+    >>> from dismetrics.data.synthetic import damage_sample
+    >>> from dismetrics.metrics.infomec import infom
+    >>> codes, factors = damage_sample("noise", 0.0, 1000, seed=0)  # damage level 0: the perfect code
+    >>> rotated, _ = damage_sample("rotation", 5, 1000, seed=0)  # every dim mixes several factors
+    >>> print(round(infom(codes, factors).value, 2), round(infom(rotated, factors).value, 2))
+    0.99 0.74
     """
     codes, factors, n_neighbors, bins, active_range_fraction, rng = _validate(
         codes, factors, mi_estimator, n_neighbors, bins, active_range_fraction, random_state)
@@ -319,10 +477,43 @@ def infoc(codes, factors, *, mi_estimator: str = "knn", n_neighbors: int = 10, b
     single active latent scores 1 for every factor it informs about (the reference gives NaN); no
     active latent gives 0. Parameters as [`infom`][dismetrics.metrics.infomec.infom].
 
+    Parameters
+    ----------
+    codes : array-like of shape (n, d)
+        The representation.
+    factors : int array-like of shape (n, K)
+        Ground-truth factor indices.
+    mi_estimator : {"knn", "histogram", "discrete"}, default "knn"
+        How $I(z_i; v_k)$ is estimated (see [`infom`][dismetrics.metrics.infomec.infom]).
+    n_neighbors : int, default 10
+        Neighbours of the kNN estimator.
+    bins : int, default 20
+        Equal-width bins per code dim of the histogram estimator, 2 to 1,000.
+    active_range_fraction : float, default 0.05
+        A continuous latent is active when its range exceeds this fraction of the largest range.
+    random_state : int, None or numpy.random.Generator, default 0
+        Seeds the kNN estimator's tie-breaking noise.
+
     Returns
     -------
     MetricResult
         `details`: `nmi` (d, K), `active_dims`, `num_active_dims`, `per_factor` (K).
+
+    References
+    ----------
+    Hsu et al., NeurIPS 2023, and the reference code kylehkhsu/latent_quantization
+    `disentangle/metrics/infomec.py` (see [`infom`][dismetrics.metrics.infomec.infom]).
+
+    Examples
+    --------
+    A noisy copy of every dim halves what the best dim holds of each factor:
+
+    >>> from dismetrics.data.synthetic import damage_sample
+    >>> from dismetrics.metrics.infomec import infoc
+    >>> codes, factors = damage_sample("noise", 0.0, 1000, seed=0)  # damage level 0: the perfect code
+    >>> copied, _ = damage_sample("duplicate", 5, 1000, seed=0)
+    >>> print(round(infoc(codes, factors).value, 2), round(infoc(copied, factors).value, 2))
+    0.99 0.44
     """
     codes, factors, n_neighbors, bins, active_range_fraction, rng = _validate(
         codes, factors, mi_estimator, n_neighbors, bins, active_range_fraction, random_state)
@@ -353,10 +544,41 @@ def infoe(codes, factors, *, discrete_latents: bool = False, max_iter: int = 100
     sample (no test split, as in the reference), so many code dims and few points inflate it; the
     probe stops after `max_iter` lbfgs steps whether converged or not (warnings silenced).
 
+    Parameters
+    ----------
+    codes : array-like of shape (n, d)
+        The representation.
+    factors : int array-like of shape (n, K)
+        Ground-truth factor indices, at most 1,000 values per factor.
+    discrete_latents : bool, default False
+        One-hot encode every code dim over its distinct values (for quantized codes) instead of
+        standardizing it.
+    max_iter : int, default 100
+        lbfgs iterations of each probe.
+
     Returns
     -------
     MetricResult
         `details`: `per_factor`, `log_loss`, `null_log_loss` (K each).
+
+    References
+    ----------
+    Hsu et al., NeurIPS 2023, and the reference code kylehkhsu/latent_quantization
+    `disentangle/metrics/infomec.py` (see [`infom`][dismetrics.metrics.infomec.infom]).
+
+    Examples
+    --------
+    A linear probe reads the factors out of a rotated code as well as out of the perfect one, and
+    nothing out of pure noise:
+
+    >>> from dismetrics.data.synthetic import damage_sample
+    >>> from dismetrics.metrics.infomec import infoe
+    >>> for damage, level in [("noise", 0.0), ("rotation", 5), ("noise", 1.0)]:
+    ...     codes, factors = damage_sample(damage, level, 1000, seed=0)
+    ...     print(damage, level, round(infoe(codes, factors).value, 2))
+    noise 0.0 1.0
+    rotation 5 1.0
+    noise 1.0 0.01
     """
     codes, factors = check_codes_and_factors(codes, factors)
     if not isinstance(discrete_latents, (bool, np.bool_)):
@@ -365,3 +587,14 @@ def infoe(codes, factors, *, discrete_latents: bool = False, max_iter: int = 100
     check_cardinality(factors, metric="InfoE", why="fits one logistic-regression output per value")
     explicit = infoe_per_factor(codes, factors, discrete_latents=bool(discrete_latents), max_iter=max_iter)
     return _infoe_result(explicit, "discrete" if discrete_latents else "knn", max_iter, codes)
+
+
+INFOM_SPEC = register_metric(MetricSpec(
+    name="infom", func=infom, kind="sample", title="InfoM", random=True, group="infomec",
+    reference="Hsu et al. 2023 (InfoMEC)", docs="infomec.md"))
+INFOC_SPEC = register_metric(MetricSpec(
+    name="infoc", func=infoc, kind="sample", title="InfoC", random=True, group="infomec",
+    reference="Hsu et al. 2023 (InfoMEC)", docs="infomec.md"))
+INFOE_SPEC = register_metric(MetricSpec(
+    name="infoe", func=infoe, kind="sample", title="InfoE", group="infomec",
+    reference="Hsu et al. 2023 (InfoMEC)", docs="infomec.md"))

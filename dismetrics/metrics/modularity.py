@@ -8,6 +8,7 @@ import numpy as np
 from .._validation import check_bins, check_codes_and_factors
 from ..result import MetricResult
 from ._histogram import discrete_mutual_info
+from .registry import MetricSpec, register_metric
 
 __all__ = ["modularity", "modularity_from_mi"]
 
@@ -20,6 +21,23 @@ def modularity_from_mi(mi_matrix: np.ndarray) -> np.ndarray:
     \delta_i = \frac{\sum_k M_{ik}^2 - \theta_i^2}{\theta_i^2 (K - 1)}, \quad
     \mathrm{modularity}_i = 1 - \delta_i \ (0 \text{ where } \theta_i = 0).
     $$
+
+    Parameters
+    ----------
+    mi_matrix : array of shape (d, K)
+        Mutual information between code dims (rows) and factors (columns), K >= 2.
+
+    Returns
+    -------
+    numpy.ndarray
+        The modularity of every code dim, shape (d,).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from dismetrics.metrics.modularity import modularity_from_mi
+    >>> print(modularity_from_mi(np.array([[1.0, 0.0], [0.5, 0.5], [0.0, 0.0]])))
+    [1. 0. 0.]
     """
     squared = np.square(mi_matrix)
     max_squared = squared.max(axis=1)
@@ -45,11 +63,42 @@ def modularity(codes, factors, *, bins: int = 20) -> MetricResult:
     The explicitness half of Ridgeway and Mozer's metric is
     [`dismetrics.explicitness`][dismetrics.metrics.explicitness.explicitness].
 
+    Parameters
+    ----------
+    codes : array-like of shape (n, d)
+        The representation.
+    factors : int array-like of shape (n, K)
+        Ground-truth factor indices, K >= 2, each factor taking at least two values in the sample.
+    bins : int, default 20
+        Equal-width bins per code dim, 2 to 1,000.
+
     Returns
     -------
     MetricResult
         `value`: the mean modularity; `details`: `per_dim` (d), `mi_matrix` (d, K),
         `top_factor_per_dim` (d).
+
+    References
+    ----------
+    K. Ridgeway and M. C. Mozer, "Learning deep disentangled embeddings with the F-statistic loss",
+    NeurIPS 2018 (arXiv:1802.05312). Reference code: google-research/disentanglement_lib,
+    `disentanglement_lib/evaluation/metrics/modularity_explicitness.py`.
+
+    Examples
+    --------
+    Modularity asks only that each dim's information go to one factor, not that there be much of it:
+    with 40 % noise mixed in it barely moves, where MIG has lost more than half:
+
+    >>> from dismetrics.data.synthetic import damage_sample
+    >>> from dismetrics.metrics.modularity import modularity
+    >>> codes, factors = damage_sample("noise", 0.0, 1000, seed=0)  # damage level 0: the perfect code
+    >>> noisy, _ = damage_sample("noise", 0.4, 1000, seed=0)
+    >>> rotated, _ = damage_sample("rotation", 5, 1000, seed=0)
+    >>> for z in (codes, noisy, rotated):
+    ...     print(round(modularity(z, factors).value, 2))
+    1.0
+    0.99
+    0.91
     """
     codes, factors = check_codes_and_factors(codes, factors)
     if factors.shape[1] < 2:
@@ -67,3 +116,8 @@ def modularity(codes, factors, *, bins: int = 20) -> MetricResult:
         },
         params={"bins": bins, "n_samples": codes.shape[0], "discretization": "histogram_minmax"},
     )
+
+
+SPEC = register_metric(MetricSpec(
+    name="modularity", func=modularity, kind="sample", title="Modularity",
+    reference="Ridgeway & Mozer 2018, as disentanglement_lib modularity_explicitness.py", docs="modularity.md"))

@@ -153,7 +153,8 @@ def score_table(quick):
 
     out = bench_score_table.run(64 if quick else 1, repeats=3)
     scale = f"1/{out['scale']} scale" if out["scale"] > 1 else "reference sizes"
-    same = "identical values" if out.get("values_identical") else f"max |value diff| {out.get('max_value_diff')}"
+    same = "identical values" if out.get("values_identical") else \
+        f"max |value diff| {out.get('max_value_diff', float('nan')):.2g} (codes {out['codes_max_diff']:.2g}: float32 by batch size)"
     return [
         {"benchmark": f"evaluate all, 3 repeats, conv encoder, dSprites ({scale}): table vs re-encoding",
          "ours_s": out["table_s"], "reference_s": out["direct_s"], "ratio": out["table_vs_direct"],

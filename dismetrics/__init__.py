@@ -55,6 +55,7 @@ from .metrics import (
 from .metrics.registry import MetricSpec, get_metric, metric_names, metric_specs, register_metric, unregister_metric
 from .representation import Representation, as_representation
 from .result import MetricResult
+from .table import RepresentationTable
 
 __all__ = [
     "MetricResult",
@@ -65,6 +66,7 @@ __all__ = [
     "metric_specs",
     "metric_names",
     "Representation",
+    "RepresentationTable",
     "as_representation",
     "evaluate",
     "evaluate_codes",

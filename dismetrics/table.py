@@ -93,6 +93,8 @@ class IndexedData:
         A stable description of the data set (files, generator parameters), or None when nothing identifies
         it beyond this process (then a table of it lives in memory only).
 
+    Notes
+    -----
     A sampler of your own can declare the same three things as attributes: `num_observations`,
     `observation_indices(factors, rng)` and `observations_at(index)` (and optionally
     `dataset_identity() -> str`).
@@ -597,7 +599,10 @@ def resolve_encoding(representation, sampler, encoding: str = "auto") -> Encodin
     table = None
     if isinstance(representation, Encoding):
         rep, table = representation.representation, representation.table
-        if representation.sampler is not sampler and not _same_data(representation.sampler, sampler):
+        same = representation.sampler is sampler or _same_data(representation.sampler, sampler)
+        if same and encoding == "auto":  # evaluate's choice, handed to its metrics, stands
+            return representation
+        if not same:
             table = None
     elif isinstance(representation, RepresentationTable):
         rep, table = representation.representation, representation

@@ -1,16 +1,18 @@
 """Distance scores (disent's metric_distances): the scores written out with scipy on the recorded triplets,
 known answers, invariances."""
 
+import importlib
 import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy.stats import pearsonr, spearmanr
 
-import dismetrics.metrics.distances as distances_module
 from dismetrics.data import FactorGrid
 from dismetrics.metrics.distances import DISTANCE_SCORES, distances
 from dismetrics.metrics.registry import get_metric
+
+distances_module = importlib.import_module("dismetrics.metrics.distances")  # the package attribute is the function
 
 SIZES = [3, 5, 6]
 SMALL = dict(repeats=6, num_samples=20, global_subset_size=10)

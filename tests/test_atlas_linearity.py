@@ -109,3 +109,18 @@ def test_linear_ratio_invariant_to_rotations(grid, seed, scale):
     order = np.random.default_rng(seed).permutation(4)
     permuted = linearity(lambda x: curved(x)[:, order], grid, repeats=4, random_state=5)
     assert permuted.details["axis_ratio"] == pytest.approx(base.details["axis_ratio"], rel=1e-6)
+
+
+def test_variances_overflowing_float64_are_refused_naming_the_representation():
+    """Regression (fuzz, tests/test_fuzz_metrics.py): codes near 1e200 made the traversal covariance infinite
+    and numpy's eigvalsh raised LinAlgError "Eigenvalues did not converge" (a ValueError naming no argument);
+    they are now refused. Codes at 2**500 still compute, to the value at scale 1."""
+    grid = FactorGrid([3, 4])
+
+    def encoder(scale):
+        return lambda x: np.hstack([np.asarray(x, float) * scale, np.ones((len(x), 1))])
+
+    for scale in (1e200, 1e160):
+        with pytest.raises(ValueError, match="^representation returned codes whose variance along a traversal"):
+            linearity(encoder(scale), grid, repeats=4)
+    assert linearity(encoder(2.0**500), grid, repeats=4).value == linearity(encoder(1.0), grid, repeats=4).value

@@ -208,12 +208,18 @@ def test_runs_by_name_through_evaluate():
     assert frame["value"].iloc[0] == pytest.approx(frame["value"].iloc[1], abs=1e-9)
 
 
-def test_one_dim_encoder_is_refused_naming_the_representation():
+def test_bad_encoder_output_is_refused_naming_the_representation():
     """Regression (fuzz): an encoder with one dim was refused as "mean needs at least 2 dimension(s) ... A gap",
-    naming an argument the caller had not given; the message now names the representation."""
+    and log-variances beyond +-600 as "logvar must lie in ...", naming arguments the caller had not given;
+    the messages now name the representation."""
     from dismetrics.data import FactorGrid
 
     one_dim = lambda obs: (obs[:, :1], np.zeros((len(obs), 1)))  # noqa: E731
     for metric in (sepin, indin):
         with pytest.raises(ValueError, match="^representation '<lambda>' returns codes of 1 dim; SEPIN and INDIN"):
             metric(one_dim, FactorGrid([3, 4]), n_points=20, n_samples=20)
+        with pytest.raises(ValueError, match=r"^representation '<lambda>' returns log-variances in \[-1.39, 800\]"):
+            metric(lambda obs: (obs, np.hstack([np.full((len(obs), 1), 800.0), np.full((len(obs), 1), np.log(0.25))])),
+                   FactorGrid([3, 4]), n_points=20, n_samples=20)
+    with pytest.raises(ValueError, match=r"^logvar must lie in \[-600, 600\]"):  # a given sample: as before
+        sepin(mean=np.zeros((5, 2)), logvar=np.full((5, 2), 800.0), n_samples=10)

@@ -5,9 +5,11 @@ factors, the scale and shift of the codes (1e-310 to 1.7e308), where NaN or infi
 cardinality of every factor (one value, two, a few, all distinct, huge labels, non-integral floats),
 a test split or not, and the metric's keyword parameters (valid, invalid and absurd values, e.g.
 ``bins=10**9``). The metrics are not hand-picked: the test walks ``SAMPLE_METRICS``,
-``UNSUPERVISED_METRICS`` and ``INTERVENTION_METRICS`` (the last on a tiny ``FactorGrid``), and every
-keyword parameter of every metric needs a strategy below (a new one fails
-``test_every_parameter_has_a_strategy`` until it gets one).
+``UNSUPERVISED_METRICS`` and ``INTERVENTION_METRICS`` (the last on a tiny ``FactorGrid``; the metrics of
+the encoder's posterior, :data:`POSTERIOR_METRICS`, with an encoder that returns ``(mean, logvar)``, the
+log-variances fine or bad: absent, NaN, infinite, huge, of the wrong shape), and every keyword parameter
+of every metric needs a strategy below (a new one fails ``test_every_parameter_has_a_strategy`` until it
+gets one; :data:`METRIC_PARAM_STRATEGIES` holds those whose valid values depend on the metric).
 
 Every call must end in one of two ways:
 
@@ -95,7 +97,8 @@ EXAMPLES = {
     # the metric atlas: fewer where one call fits classifiers or k-NN estimators (0.3 s and 0.8 s a call on
     # a loaded 2-core machine); the intervention ones on tiny grids take milliseconds (fairness: more
     # examples, most of its draws are refused: one factor, codes beyond float32)
-    "dmig": 100, "xmig": 100, "dlig": 100, "downstream_logistic_regression": 60,
+    "dmig": 150, "xmig": 150, "dlig": 150, "downstream_logistic_regression": 80, "downstream_boosted_trees": 150,
+    "aam_binned": 150, "w_modularity": 150,
     "aam": 200, "chen_mig": 200, "sepin": 200, "indin": 200, "z_max_variance": 200, "flatness": 200,
     "linearity": 200, "distances": 200, "fairness": 300,
 }
@@ -217,7 +220,7 @@ SAMPLE_BASE = {"dci": {"n_estimators": 5, "n_jobs": 1},
                "dci_es": {"n_estimators": 3, "capacities": (1, 2, 4), "mlp_max_iter": 20, "n_jobs": 1},
                "sap": {"n_jobs": 1},
                "dmig": {"n_jobs": 1}, "xmig": {"n_jobs": 1}, "dlig": {"n_jobs": 1},
-               "downstream_logistic_regression": {"train_sizes": (5, 10)},
+               "downstream_logistic_regression": {"train_sizes": (10,)},  # 2-4 s a call (a 5-fold CV per C)
                "downstream_boosted_trees": {"train_sizes": (10,)}}
 
 
@@ -594,8 +597,10 @@ def test_intervention_metric_fuzz(name):
     identity = _posterior_identity if posterior else (lambda x: np.asarray(x, dtype=np.float64))
     _warm(func, identity, FactorGrid([3, 4]), **intervention_base(func))
 
+    pairs = posterior_samplers() if posterior else samplers()
+
     @settings(max_examples=EXAMPLES.get(name, DEFAULT_EXAMPLES), **SETTINGS)
-    @given(pair=posterior_samplers() if posterior else samplers(), params=overrides(func, intervention_base(func), name))
+    @given(pair=pairs, params=overrides(func, intervention_base(func), name))
     def run(pair, params):
         grid, encoder = pair
         check_call(name, func, lambda: func(encoder, grid, **params), params, extra_names=("representation", "sampler"))

@@ -263,7 +263,7 @@ def test_sap_continuous_equals_direct_computation():
     x_train, y_train, x_test, y_test = make_split()
     x_train = np.hstack([x_train, np.full((len(x_train), 1), 2.0)])  # a constant dim scores 0
     x_test = np.hstack([x_test, np.full((len(x_test), 1), 2.0)])
-    matrix, value = reference_sap(x_train, y_train, x_test, y_test, factor_types="continuous")
+    matrix, value = reference_sap(x_train, y_train, x_test, y_test, discrete=False)
     result = dm.sap(x_train, y_train, codes_test=x_test, factors_test=y_test, factor_types="continuous")
     assert np.abs(result.details["score_matrix"] - matrix).max() <= 1e-12
     assert result.value == pytest.approx(value, abs=1e-12)

@@ -167,6 +167,17 @@ def test_lazy_fill_encodes_each_distinct_observation_once_across_metrics_and_rep
     assert frame.attrs["table"]["encoded"] == 60 and frame.attrs["table"]["path"] is None
 
 
+def test_evaluate_direct_encodes_every_draw_in_every_metric():
+    """encoding="direct" reaches the intervention metrics: every drawn image is encoded, as before tables."""
+    from dismetrics.table import planned_observations
+
+    encoder = CountingEncoder(logvar=False)
+    names = ["mig", "beta_vae", "factor_vae"]
+    evaluate(encoder, FactorGrid([3, 4, 5]), names, n=200, n_test=50, repeats=2, metric_params=SMALL,
+             encoding="direct", progress=False)
+    assert encoder.count == planned_observations(names, n=200, n_test=50, repeats=2, metric_params=SMALL)
+
+
 def test_eager_fill_encodes_everything_once_and_then_nothing():
     sampler = LinearMixing([4, 6, 5])
     encoder = CountingEncoder(logvar=False)

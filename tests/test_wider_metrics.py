@@ -558,3 +558,10 @@ def test_validation_errors(call, match):
     codes, factors = sample(16, n=60, sizes=(3, 4))
     with pytest.raises(ValueError, match=match):
         call(codes, factors)
+
+
+def test_dci_es_refuses_a_factor_kind_that_is_no_string_nor_sequence():
+    codes = np.random.default_rng(0).normal(size=(60, 2))
+    factors = np.random.default_rng(1).integers(0, 3, size=(60, 2))
+    with pytest.warns(DeprecationWarning), pytest.raises(ValueError, match="factor_kind must be"):
+        dm.dci_es(codes, factors, factor_kind=3)

@@ -517,7 +517,7 @@ def damaged_codes(experiment: str, level: float, factors, seed: int, rng: np.ran
         Fixes the map (see `damage_map`).
     rng : numpy.random.Generator
         Draws the jitter, then the per-point randomness of the damage.
-    factor_sizes : sequence of int, default `DAMAGE_FACTOR_SIZES`
+    factor_sizes : sequence of int, default DAMAGE_FACTOR_SIZES
         The number of values of each factor.
 
     Returns
@@ -556,7 +556,7 @@ def damage_sample(experiment: str, level: float, n: int, seed: int,
         Points.
     seed : int
         The seed of everything.
-    factor_sizes : sequence of int, default `DAMAGE_FACTOR_SIZES`
+    factor_sizes : sequence of int, default DAMAGE_FACTOR_SIZES
         The factor grid.
 
     Returns
@@ -594,7 +594,7 @@ def damaged_sampler(experiment: str, level: float, seed: int,
         The damage (one of [`DAMAGES`][dismetrics.data.synthetic.DAMAGES]) and its parameter.
     seed : int
         Fixes the map.
-    factor_sizes : sequence of int, default `DAMAGE_FACTOR_SIZES`
+    factor_sizes : sequence of int, default DAMAGE_FACTOR_SIZES
         The factor grid.
 
     Returns

@@ -155,7 +155,11 @@ def _factor_kinds(factor_types, factor_kind, k_count: int) -> tuple[str, ...]:
 
 
 def _check_factor_kinds(factor_kind, k_count: int) -> tuple[str, ...]:
-    kinds = (factor_kind,) * k_count if isinstance(factor_kind, str) else tuple(factor_kind)
+    try:
+        kinds = (factor_kind,) * k_count if isinstance(factor_kind, str) else tuple(factor_kind)
+    except TypeError:
+        raise ValueError(f"factor_kind must be 'regression', 'classification' or a sequence of those; "
+                         f"got {factor_kind!r}.") from None
     if len(kinds) != k_count:
         raise ValueError(f"factor_kind must be one string or one per factor ({k_count}); got {len(kinds)}.")
     for kind in kinds:

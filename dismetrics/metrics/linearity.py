@@ -36,6 +36,10 @@ def geometric_mean_float32(values: np.ndarray) -> float:
     return float(np.float32(mean))
 
 
+_OVERFLOW = ("representation returned codes whose variance along a traversal overflows float64 (codes of magnitude "
+             "near 1e154 or more); rescale the codes.")
+
+
 def _traversal_ratios(codes: np.ndarray) -> np.ndarray:
     """(c, m, d) traversal codes -> (c, 3 + d): axis ratio, linear ratio, axis alignment, per-dim variances.
 
@@ -46,6 +50,8 @@ def _traversal_ratios(codes: np.ndarray) -> np.ndarray:
         raise ValueError(f"linearity needs codes with at least 2 dims (its ratios compare dims); got {d}.")
     centered = codes - codes.mean(axis=1, keepdims=True)
     covariance = np.einsum("cmi,cmj->cij", centered, centered) / (m - 1)
+    if not np.isfinite(covariance).all():  # else eigvalsh fails ("Eigenvalues did not converge") or gives NaN
+        raise ValueError(_OVERFLOW)
     axis_values = np.einsum("cii->ci", covariance).copy()
     linear_values = np.abs(np.linalg.eigvalsh(covariance))
     axis = ratio_score(axis_values)
@@ -138,6 +144,8 @@ def linearity(
         ratios = encode_groups(source, groups, rng, _traversal_ratios, chunk_size=chunk_size, progress=progress,
                                desc=f"Linearity {names[f]}")
         mean = ratios.mean(axis=0)
+        if not np.isfinite(mean).all():
+            raise ValueError(_OVERFLOW)
         per_factor["axis_ratio"][f] = mean[0]
         per_factor["linear_ratio"][f] = mean[1]
         per_factor["axis_alignment"][f] = mean[2]

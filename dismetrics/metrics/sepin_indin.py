@@ -158,6 +158,10 @@ def _encode_posterior(source, sampler, n_points, rng, chunk_size):
     if mean.shape[1] < 2:
         raise ValueError(f"representation {source.representation.name!r} returns codes of {mean.shape[1]} dim; SEPIN and "
                          "INDIN need at least 2 (they compare each dim with the others).")
+    if logvar.size and (logvar.min() < -600 or logvar.max() > 600):
+        raise ValueError(f"representation {source.representation.name!r} returns log-variances in "
+                         f"[{logvar.min():.3g}, {logvar.max():.3g}]; SEPIN and INDIN need them in [-600, 600] "
+                         "(a variance between about 1e-261 and 1e261).")
     return mean, logvar
 
 

@@ -21,6 +21,7 @@ from .metrics import INTERVENTION_METRICS  # noqa: F401  (importing .metrics reg
 from .metrics._intervention import DEFAULT_CHUNK_SIZE, check_sampler
 from .metrics.presets import preset_params
 from .metrics.registry import EVALUATED_KINDS, canonical_name, get_metric, metric_specs
+from .representation import sampled_codes as draw_sampled_codes
 from .table import resolve_encoding
 
 __all__ = ["evaluate", "evaluate_codes", "summarize", "available_metrics", "repeat_seeds"]
@@ -91,10 +92,6 @@ def _select(metrics, exclude: Sequence[str] = ()) -> list[str]:
                          "(traversal scores take latents and attributes; UDR takes several models' codes: "
                          "dismetrics score --udr).")
     return [name for name in selected if name not in excluded]
-
-
-def _sampled(mean, logvar, rng):
-    return mean + np.exp(0.5 * logvar) * rng.standard_normal(mean.shape)
 
 
 def _row(name: str, result, repeat: int, seed: int, seconds: float) -> dict[str, Any]:
@@ -385,7 +382,7 @@ def evaluate(
                     mean_test, logvar_test = source.encode_all(factors_test, rng, chunk_size=chunk_size)
                     codes_test = rep.codes_from(mean_test, logvar_test)
                     test_split = {"codes_test": codes_test, "factors_test": factors_test}
-                sampled_codes = _sampled(mean, logvar, rng) if (sampled and logvar is not None and rep.mode == "mean") else None
+                sampled_codes = draw_sampled_codes(mean, logvar, rng) if (sampled and logvar is not None and rep.mode == "mean") else None
                 rows += _score_codes(codes, factors, test_split, sampled_codes, sample_names, unsupervised_names,
                                      preset, seed, metric_params, repeat, bar)
             for name in intervention_names:

@@ -30,7 +30,7 @@ import numpy as np
 
 from ._validation import check_choice, check_positive_int, check_random_state
 
-__all__ = ["Representation", "as_representation"]
+__all__ = ["Representation", "as_representation", "sampled_codes"]
 
 DEFAULT_TORCH_BATCH_SIZE = 256
 """Observations per torch forward pass when `batch_size` is not given."""
@@ -60,6 +60,13 @@ def _split_output(output: Any) -> tuple[Any, Any | None]:
         return output[0], output[1]
     return output, None
 
+
+
+def sampled_codes(mean: np.ndarray, logvar: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Codes drawn from the encoder's posterior, `z = mean + exp(logvar / 2) * e` with `e ~ N(0, I)` from
+    `rng` (the one place sampled codes are drawn: a sampled representation, and `evaluate`'s `<metric>_sampled`
+    scores)."""
+    return mean + np.exp(0.5 * logvar) * rng.standard_normal(mean.shape)
 
 class Representation:
     """A validated representation function `observations -> codes` (float64, shape (n, d)).
@@ -193,8 +200,7 @@ class Representation:
                 f"representation {self.name!r} is in mode='sampled' but returns no log-variance; sampled "
                 "codes need an encoder that returns (mean, logvar). Use mode='mean'."
             )
-        noise = self._rng.standard_normal(mean.shape)
-        return mean + np.exp(0.5 * logvar) * noise
+        return sampled_codes(mean, logvar, self._rng)
 
     def with_mode(self, mode: str, random_state=None) -> "Representation":
         """The same encoder in another mode (and with another `random_state` for sampling)."""

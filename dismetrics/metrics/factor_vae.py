@@ -33,6 +33,41 @@ def _draw_votes(sampler, subset: np.ndarray, n_votes: int, batch_size: int, rng:
     return fixed, groups
 
 
+def _global_variances(codes: np.ndarray) -> np.ndarray:
+    """The variance (ddof=1) of each code dim over the variance sample; codes so large that it overflows are
+    refused."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        global_variances = np.var(codes, axis=0, ddof=1)
+    if not np.isfinite(global_variances).all():
+        dims = np.flatnonzero(~np.isfinite(global_variances)).tolist()
+        raise ValueError(
+            f"representation returned codes so large (|z| up to {np.abs(codes).max():.3g}) that the variance of dim(s) "
+            f"{dims} overflows float64; rescale the representation's output (the score divides by each dim's variance, "
+            "so only active_threshold sees the scale)."
+        )
+    return global_variances
+
+
+def _vote_matrix(source, sampler, subset: np.ndarray, global_variances: np.ndarray, active_idx: np.ndarray,
+                 n_votes: int, batch_size: int, rng: np.random.Generator, *, chunk_size: int, progress, desc: str
+                 ) -> np.ndarray:
+    """(len(subset), d) counts of (fixed factor, voted dim): each vote fixes one factor of the subset in a
+    batch and votes for the active dim of least variance relative to its global variance."""
+    scale = global_variances[active_idx]
+
+    def argmin_dims(group_codes: np.ndarray) -> np.ndarray:  # (c, B, d) -> (c,) dim indices
+        local = np.var(group_codes[:, :, active_idx], axis=1, ddof=1)
+        return active_idx[np.argmin(local / scale, axis=1)]
+
+    position = np.full(len(sampler.factor_sizes), -1, dtype=np.int64)
+    position[subset] = np.arange(subset.size)
+    fixed, groups = _draw_votes(sampler, subset, n_votes, batch_size, rng)
+    dims = encode_groups(source, groups, rng, argmin_dims, chunk_size=chunk_size, progress=progress, desc=desc)
+    matrix = np.zeros((subset.size, global_variances.size), dtype=np.int64)
+    np.add.at(matrix, (position[fixed], dims), 1)
+    return matrix
+
+
 def factor_vae_score(
     representation,
     sampler,
@@ -148,15 +183,7 @@ def factor_vae_score(
         source, variance_factors, rng, chunk_size=chunk_size, progress=progress,
         desc="FactorVAE variances",
     )
-    with np.errstate(over="ignore", invalid="ignore"):
-        global_variances = np.var(codes, axis=0, ddof=1)
-    if not np.isfinite(global_variances).all():
-        dims = np.flatnonzero(~np.isfinite(global_variances)).tolist()
-        raise ValueError(
-            f"representation returned codes so large (|z| up to {np.abs(codes).max():.3g}) that the variance of dim(s) "
-            f"{dims} overflows float64; rescale the representation's output (the score divides by each dim's variance, "
-            "so only active_threshold sees the scale)."
-        )
+    global_variances = _global_variances(codes)
     spread = np.sqrt(global_variances) if active_on == "std" else global_variances
     # A dim of variance 0 is never active (with active_threshold=0 it would divide 0 by 0).
     active = (spread >= threshold) & (global_variances > 0)
@@ -188,21 +215,9 @@ def factor_vae_score(
             params=result_params,
         )
 
-    scale = global_variances[active_idx]
-
-    def argmin_dims(group_codes: np.ndarray) -> np.ndarray:  # (c, B, d) -> (c,) dim indices
-        local = np.var(group_codes[:, :, active_idx], axis=1, ddof=1)
-        return active_idx[np.argmin(local / scale, axis=1)]
-
-    position = np.full(len(sampler.factor_sizes), -1, dtype=np.int64)
-    position[subset] = np.arange(subset.size)
-
     def votes(n_votes: int, desc: str) -> np.ndarray:
-        fixed, groups = _draw_votes(sampler, subset, n_votes, batch_size, rng)
-        dims = encode_groups(source, groups, rng, argmin_dims, chunk_size=chunk_size, progress=progress, desc=desc)
-        matrix = np.zeros((subset.size, d), dtype=np.int64)
-        np.add.at(matrix, (position[fixed], dims), 1)
-        return matrix
+        return _vote_matrix(source, sampler, subset, global_variances, active_idx, n_votes, batch_size, rng,
+                            chunk_size=chunk_size, progress=progress, desc=desc)
 
     train_votes = votes(n_train, "FactorVAE train")
     predicted = np.argmax(train_votes, axis=0)  # (d,) position in subset, per dim

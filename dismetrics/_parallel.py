@@ -195,12 +195,11 @@ class numba_threads:
         if self.torch is not None and self.torch.get_num_threads() != self.torch_threads:
             self.torch.set_num_threads(self.torch_threads)
 
-    def __exit__(self, *exc) -> bool:
+    def __exit__(self, *exc) -> None:  # None: exceptions propagate (and mypy knows the block cannot swallow them)
         import numba  # noqa: PLC0415
 
         numba.set_num_threads(self.before)
         self._restore_torch()
-        return False
 
 
 def threads_per_worker(workers: int) -> int:

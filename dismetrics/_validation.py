@@ -7,9 +7,11 @@ Every public metric runs its inputs through these functions first, so a user see
 from __future__ import annotations
 
 import numbers
-from typing import Sequence
+from typing import Sequence, TypeVar
 
 import numpy as np
+
+_Choice = TypeVar("_Choice")
 
 __all__ = [
     "as_real_array",
@@ -377,7 +379,7 @@ def scaled_to_safe_range(values: np.ndarray, *, per_column: bool = True,
     return np.ldexp(values, -exponents).astype(values.dtype, copy=False), exponents
 
 
-def check_choice(value, *, name: str, choices: Sequence) -> object:
+def check_choice(value: _Choice, *, name: str, choices: Sequence) -> _Choice:
     if value not in choices:
         shown = ", ".join(repr(c) for c in choices)
         raise ValueError(f"{name} must be one of {shown}; got {value!r}.")

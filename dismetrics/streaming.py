@@ -34,7 +34,7 @@ With `torchmetrics` installed, `dismetrics.integrations.torchmetrics` has the sa
 
 from __future__ import annotations
 
-from typing import Any, Callable, cast
+from typing import Any, Callable
 
 import numpy as np
 
@@ -65,7 +65,7 @@ def _resolve(metric: Any) -> tuple[str, Callable[..., Any]]:
             spec = None
         if spec is None or spec.kind != "sample":
             raise ValueError(f"metric: unknown sample metric {metric!r}; known: {sorted(sample)}.")
-        return spec.name, cast(Callable[..., Any], spec.func)
+        return spec.name, spec.func
     if callable(metric):
         return getattr(metric, "__name__", type(metric).__name__), metric
     raise ValueError(f"metric must be the name of a registered sample metric or a function; got {type(metric).__name__}.")

@@ -379,6 +379,8 @@ class RepresentationTable:
 
     def _load(self) -> None:
         """Read the file at `self.path` if it is this table's; otherwise note why it is ignored."""
+        if self.path is None:  # kept in memory only
+            return
         meta_path = self.path.with_suffix(".json")
         if not self.path.exists() and not meta_path.exists():
             return
@@ -406,6 +408,7 @@ class RepresentationTable:
         from .data._common import write_npy_atomic
 
         values, filled = self._values, self._filled
+        assert filled is not None  # set together with the values
 
         def copy(out):
             step = 65536
@@ -442,6 +445,7 @@ class RepresentationTable:
                 "the same outputs.")
         elif np.dtype(dtype).itemsize > self._values.dtype.itemsize:  # outputs no longer fit exactly: widen
             self._values = self._values.astype(dtype)
+        assert self._values is not None and self._filled is not None  # allocated above
         self._values[index, 0] = mean
         if logvar is not None:
             self._values[index, 1] = logvar
@@ -479,6 +483,7 @@ class RepresentationTable:
         missing = index if self._filled is None else index[~self._filled[index]]
         if missing.size:
             self._encode_rows(np.unique(missing))
+        assert self._values is not None  # every index is filled now
         rows = np.asarray(self._values[index])  # a plain array, also when the table is memory-mapped
         self.looked_up += index.size
         mean = rows[:, 0].astype(np.float64)
@@ -560,13 +565,13 @@ class Encoding:
     def encode_all(self, factors: np.ndarray, rng: np.random.Generator, *, chunk_size: int
                    ) -> tuple[np.ndarray, np.ndarray | None]:
         """`(mean, logvar)` of every factor vector (the chunks concatenated)."""
-        means, logvars = [], []
+        means: list[np.ndarray] = []
+        logvars: list[np.ndarray | None] = []
         for mean, logvar in self.chunks(factors, rng, chunk_size=chunk_size):
             means.append(mean)
             logvars.append(logvar)
-        mean = np.concatenate(means)
-        logvar = None if any(lv is None for lv in logvars) else np.concatenate(logvars)
-        return mean, logvar
+        present = [lv for lv in logvars if lv is not None]
+        return np.concatenate(means), (np.concatenate(present) if len(present) == len(logvars) else None)
 
 
 def _same_data(a, b) -> bool:

@@ -195,12 +195,12 @@ def test_registered_with_reference_settings():
     assert module.REFERENCE_TRAIN_SIZES == (10, 100, 1000, 10000)
 
 
-def test_boosting_workspace_is_refused_before_it_is_allocated():
+def test_numba_boosting_workspace_is_refused_before_it_is_allocated():
     rng = np.random.default_rng(0)
     factors = np.column_stack([np.arange(1000) % 500, rng.integers(0, 2, 1000)])
     codes = rng.standard_normal((1000, 1000))  # about 350 classes x 1,000 dims: 4 GiB of keys
     with pytest.raises(ValueError, match="GiB"):
-        downstream_boosted_trees(codes, factors, train_sizes=(600,))
+        downstream_boosted_trees(codes, factors, train_sizes=(600,), backend="numba")  # its presorted keys
 
 
 def test_runs_by_name_through_evaluate_codes():

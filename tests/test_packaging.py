@@ -89,6 +89,11 @@ LOWEST_DEPS_DESELECT = {
     "tests/test_predictor_metrics.py::test_sap_equals_direct_computation_and_parallel_equals_serial",
     # Calls np.trapezoid (numpy >= 2.0) in the test itself.
     "tests/test_wider_metrics.py::test_explicitness_authors_code_variant",
+    # Pins D, C and I bit for bit to the values before the backend refactor, computed with the current
+    # numpy; numpy's pairwise summation at the floor rounds C one unit in the last place differently
+    # (0.8157047175739068 against ...67). The refactor's bit-identity is what this pins, on the current
+    # stack; the agreement with the reference (to 0.005) runs at the floors too.
+    "tests/test_predictor_metrics.py::test_dci_numba_values_unchanged_bit_for_bit",
 }
 
 

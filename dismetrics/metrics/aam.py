@@ -261,7 +261,8 @@ def aam(
     if n_points > MAX_SAMPLES:
         raise ValueError(f"aam encodes the whole factor grid; {n_points:,} points is more than "
                          f"{MAX_SAMPLES:,} (dismetrics._validation.MAX_SAMPLES).")
-    means, logvars = [], []
+    mean_chunks: list[np.ndarray] = []
+    logvar_chunks: list[np.ndarray] = []
     starts = range(0, n_points, step)
     for start in progress_bar(starts, total=len(starts), desc="aam: encode", progress=progress):
         grid = np.column_stack(np.unravel_index(np.arange(start, min(start + step, n_points)), sizes))
@@ -269,9 +270,9 @@ def aam(
         if logvar is None:
             raise ValueError("representation: aam needs an encoder that returns (mean, logvar); this one returns "
                              "codes only (for codes alone use aam_binned).")
-        means.append(mean)
-        logvars.append(logvar)
-    means, logvars = np.concatenate(means), np.concatenate(logvars)
+        mean_chunks.append(mean)
+        logvar_chunks.append(logvar)
+    means, logvars = np.concatenate(mean_chunks), np.concatenate(logvar_chunks)
     check_encoded_posterior(means, logvars, metric=f"aam (estimator={estimator!r})",
                             min_dims=2 if estimator == "qzx" else 1)
     if estimator == "qzx":

@@ -322,15 +322,16 @@ def chen_mig(
     step = check_positive_int(chunk_size, name="chunk_size")
     rng = check_random_state(random_state)
     n_points = math.prod(sizes)
-    means, logvars = [], []
+    mean_chunks: list[np.ndarray] = []
+    logvar_chunks: list[np.ndarray] = []
     grid = np.column_stack(np.unravel_index(np.arange(n_points), sizes)).astype(np.int64)  # C (grid) order
     for mean, logvar in source.chunks(grid, rng, chunk_size=step, progress=progress, desc="chen_mig: encode"):
         if logvar is None:
             raise ValueError(f"representation: chen_mig needs an encoder that returns (mean, logvar); "
                              f"{source.representation.name!r} returns codes only.")
-        means.append(mean)
-        logvars.append(logvar)
-    means, logvars = np.concatenate(means), np.concatenate(logvars)
+        mean_chunks.append(mean)
+        logvar_chunks.append(logvar)
+    means, logvars = np.concatenate(mean_chunks), np.concatenate(logvar_chunks)
     check_encoded_posterior(means, logvars, metric="chen_mig")
     result = chen_mig_from_params(means, logvars, sizes,
                                   factors=subset.tolist(), n_samples=n_samples, random_state=rng,

@@ -60,7 +60,9 @@ def flatness_from_traversals(measures: list[np.ndarray | None], factor_sizes) ->
     for f in range(k):
         if not active[f]:
             continue
-        mean = measures[f].mean(axis=0)
+        measure = measures[f]
+        assert measure is not None  # every active factor was traversed
+        mean = measure.mean(axis=0)
         widths[:, f] = mean[:2]
         lengths[:, f] = (sizes[f] - 1) * mean[2:]
 
@@ -171,8 +173,8 @@ def flatness(
         measures.append(encode_groups(source, groups, rng, _traversal_measures,
                                       chunk_size=chunk_size, progress=progress, desc=f"Flatness {names[f]}"))
     summary = flatness_from_traversals(measures, sizes)
-    overflow = [names[f] for f in range(len(sizes)) if measures[f] is not None and not (
-        np.isfinite(measures[f]).all() and np.isfinite(summary["width_l2_per_factor"][f])
+    overflow = [names[f] for f, measure in enumerate(measures) if measure is not None and not (
+        np.isfinite(measure).all() and np.isfinite(summary["width_l2_per_factor"][f])
         and np.isfinite(summary["length_l1_per_factor"][f]))]
     if overflow or not np.isfinite([summary["ave_length_l2"], summary["ave_width_l1"]]).all():
         raise ValueError(f"representation returned codes whose distances along the traversals of factor(s) "

@@ -62,9 +62,9 @@ def test_modularity_equals_reference(problem):
 
 @SETTINGS
 @given(random_problem())
-def test_mutual_info_score_equals_reference(problem):
+def test_mutual_info_score_equals_reference(problem):  # the metric "mutual_info_score", function latent_mutual_info
     codes, _, _ = problem
-    assert abs(dm.mutual_info_score(codes).value - reference_mutual_info_score(codes)) < 1e-9
+    assert abs(dm.latent_mutual_info(codes).value - reference_mutual_info_score(codes)) < 1e-9
 
 
 def test_mig_equals_reference_on_float32_and_other_bins():
@@ -140,7 +140,7 @@ def test_permuting_code_dims_leaves_scores_unchanged(problem):
     perm = rng.permutation(codes.shape[1])
     for metric in (dm.mig, dm.modularity):
         assert metric(codes[:, perm], factors).value == pytest.approx(metric(codes, factors).value, abs=1e-12)
-    assert dm.mutual_info_score(codes[:, perm]).value == pytest.approx(dm.mutual_info_score(codes).value, abs=1e-12)
+    assert dm.latent_mutual_info(codes[:, perm]).value == pytest.approx(dm.latent_mutual_info(codes).value, abs=1e-12)
 
 
 @SETTINGS
@@ -222,7 +222,7 @@ def test_constant_codes_score_zero():
     constant = np.ones((500, 4))
     assert dm.mig(constant, factors).value == 0.0
     assert dm.modularity(constant, factors).value == 0.0
-    assert dm.mutual_info_score(constant).value == 0.0
+    assert dm.latent_mutual_info(constant).value == 0.0
 
 
 def test_noise_codes_score_mig_near_zero():
@@ -325,7 +325,7 @@ def test_other_validation_errors():
     with pytest.raises(ValueError, match="at least two factors"):
         dm.modularity(codes, factors[:, :1])
     with pytest.raises(ValueError, match="at least 2 dimension"):
-        dm.mutual_info_score(codes[:, :1])
+        dm.latent_mutual_info(codes[:, :1])
     with pytest.raises(ValueError, match="tr C = 0"):
         dm.gaussian_wasserstein_correlation_normalized(np.ones((10, 3)))
 
@@ -334,3 +334,13 @@ def test_integral_floats_and_booleans_are_accepted_as_factors():
     codes, factors = sample(0, n=300)
     assert dm.mig(codes, factors.astype(float)).value == dm.mig(codes, factors).value
     assert np.isfinite(dm.mig(codes, factors[:, :1] > 1).value)
+
+
+def test_the_old_python_name_of_the_mutual_info_score_warns_and_gives_the_same_numbers():
+    codes = np.random.default_rng(0).normal(size=(300, 3))
+    with pytest.warns(DeprecationWarning, match="latent_mutual_info"):
+        old = dm.mutual_info_score(codes)
+    assert old.to_json() == dm.latent_mutual_info(codes).to_json()
+    from dismetrics.metrics.registry import get_metric
+
+    assert get_metric("latent_mutual_info").name == "mutual_info_score"  # the table name stays disentanglement_lib's

@@ -40,6 +40,7 @@ from .unsupervised import (
     gaussian_total_correlation,
     gaussian_wasserstein_correlation,
     gaussian_wasserstein_correlation_normalized,
+    latent_mutual_info,
     mutual_info_score,
 )
 
@@ -79,6 +80,7 @@ __all__ = [
     "gaussian_total_correlation",
     "gaussian_wasserstein_correlation",
     "gaussian_wasserstein_correlation_normalized",
+    "latent_mutual_info",
     "mutual_info_score",
     "wdg",
     "wasserstein_1d",

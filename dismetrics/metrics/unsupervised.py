@@ -8,6 +8,8 @@ between the two is what Locatello et al. (Fig. 1) and the RTC-VAE paper discuss.
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 
 from .._kernels import info as kernels
@@ -20,6 +22,7 @@ __all__ = [
     "gaussian_total_correlation",
     "gaussian_wasserstein_correlation",
     "gaussian_wasserstein_correlation_normalized",
+    "latent_mutual_info",
     "mutual_info_score",
     "gaussian_tc_from_cov",
     "gaussian_wasserstein_from_cov",
@@ -310,7 +313,7 @@ def gaussian_wasserstein_correlation_normalized(codes) -> MetricResult:
     return _gwc(codes, normalized=True)
 
 
-def mutual_info_score(codes, *, bins: int = 20) -> MetricResult:
+def latent_mutual_info(codes, *, bins: int = 20) -> MetricResult:
     r"""Mean pairwise discrete MI between code dims (nats).
 
     $$
@@ -346,10 +349,10 @@ def mutual_info_score(codes, *, bins: int = 20) -> MetricResult:
     score far more:
 
     >>> from dismetrics.data.synthetic import damage_sample
-    >>> from dismetrics.metrics.unsupervised import mutual_info_score
+    >>> from dismetrics.metrics.unsupervised import latent_mutual_info
     >>> codes, _ = damage_sample("noise", 0.0, 1000, seed=0)  # damage level 0: the perfect code
     >>> copied, _ = damage_sample("duplicate", 5, 1000, seed=0)
-    >>> print(round(mutual_info_score(codes).value, 3), round(mutual_info_score(copied).value, 3))
+    >>> print(round(latent_mutual_info(codes).value, 3), round(latent_mutual_info(copied).value, 3))
     0.058 0.28
     """
     codes = check_codes(codes, min_dims=2)
@@ -369,6 +372,17 @@ def mutual_info_score(codes, *, bins: int = 20) -> MetricResult:
     )
 
 
+
+def mutual_info_score(codes, *, bins: int = 20) -> MetricResult:
+    """Deprecated name of [`latent_mutual_info`][dismetrics.metrics.unsupervised.latent_mutual_info] (it
+    reused scikit-learn's name, `sklearn.metrics.mutual_info_score`, for another quantity); the same
+    numbers, with a `DeprecationWarning`, for one release."""
+    warnings.warn("dismetrics.mutual_info_score is deprecated (scikit-learn's mutual_info_score is another "
+                  "quantity); use latent_mutual_info. The metric's name in tables stays 'mutual_info_score'.",
+                  DeprecationWarning, stacklevel=2)
+    return latent_mutual_info(codes, bins=bins)
+
+
 TOTAL_CORRELATION_SPEC = register_metric(MetricSpec(
     name="gaussian_total_correlation", func=gaussian_total_correlation, kind="unsupervised", title="Gaussian TC",
     value_range=(0.0, None), direction="lower",
@@ -384,6 +398,9 @@ WASSERSTEIN_CORRELATION_NORMALIZED_SPEC = register_metric(MetricSpec(
     reference="disentanglement_lib unsupervised_metrics.py (gaussian_wasserstein_correlation_norm)",
     docs="unsupervised.md"))
 MUTUAL_INFO_SPEC = register_metric(MetricSpec(
-    name="mutual_info_score", func=mutual_info_score, kind="unsupervised", title="Mutual info score",
+    # the table name is disentanglement_lib's ("mutual_info_score"); the Python function is latent_mutual_info,
+    # not to be mistaken for scikit-learn's mutual_info_score (the MI of two labelings)
+    name="mutual_info_score", func=latent_mutual_info, kind="unsupervised", title="Mutual info score",
+    aliases=("latent_mutual_info",),
     value_range=(0.0, None), direction="lower",
     reference="disentanglement_lib unsupervised_metrics.py (mutual_info_score)", docs="unsupervised.md"))

@@ -20,8 +20,16 @@ from dismetrics.representation import as_representation
 from dismetrics.table import RepresentationTable, indexed_data, resolve_encoding
 
 SMALL = {"beta_vae": {"n_train": 60, "n_eval": 30, "batch_size": 8},
-         "factor_vae": {"n_train": 60, "n_eval": 30, "n_variance": 200, "batch_size": 8}}
-"""Small intervention sizes (the draws and the chunking are the same at any size)."""
+         "factor_vae": {"n_train": 60, "n_eval": 30, "n_variance": 200, "batch_size": 8},
+         "flatness": {"repeats": 8}, "linearity": {"repeats": 8}, "distances": {"repeats": 8, "num_samples": 16},
+         "z_max_variance": {"n_train": 60, "n_eval": 60, "n_variance": 300, "batch_size": 20},
+         "aam": {"n_samples": 50}, "chen_mig": {"n_samples": 50},
+         "fairness": {"n_train": 200, "n_test_points_per_class": 10},
+         "sepin": {"n_points": 100, "n_samples": 100}, "indin": {"n_points": 100, "n_samples": 100},
+         "downstream_logistic_regression": {"train_sizes": (10, 100)},
+         "downstream_boosted_trees": {"train_sizes": (10, 100)}}
+"""Small sizes of the metrics whose reference sizes take long (the draws and the chunking are the same at
+any size)."""
 
 
 class CountingEncoder:

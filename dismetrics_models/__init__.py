@@ -5,8 +5,14 @@ One shared encoder/decoder and optimizer (MODELS.md); models differ only in thei
 The package imports PyTorch lazily: `dismetrics_models.hyperparameters` (the models' hyperparameter names)
 works without it; `train`, `MODELS`, `build_model`, `get_model_class` and `model_names` import it on first use.
 
->>> from dismetrics_models import train                                   # doctest: +SKIP
->>> train("beta_vae", "dsprites", steps=2000, out="runs/b", beta=4)        # doctest: +SKIP
+Training a model takes minutes, so the usage is shown as code, not as a doctest (the trainers' own
+docstrings and tests/test_models_training.py run it):
+
+```python
+from dismetrics_models import train
+
+train("beta_vae", "dsprites", steps=2000, out="runs/b", beta=4)
+```
 """
 
 from __future__ import annotations

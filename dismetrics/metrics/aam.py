@@ -13,7 +13,7 @@ from .._validation import MAX_SAMPLES, check_bins, check_choice, check_codes_and
 from ..result import MetricResult
 from ._histogram import discrete_mutual_info
 from ._intervention import DEFAULT_CHUNK_SIZE, describe_seed, prepare
-from .chen_mig import chen_mig_from_params, check_encoded_posterior
+from .chen_mig import chen_mig_from_params, check_encoded_posterior, encode_grid_posterior
 from .registry import MetricSpec, register_metric
 
 __all__ = ["aam", "aam_binned", "aam_from_mutual_info", "disvae_code_mutual_info", "AAM_ESTIMATORS"]
@@ -261,18 +261,8 @@ def aam(
     if n_points > MAX_SAMPLES:
         raise ValueError(f"aam encodes the whole factor grid; {n_points:,} points is more than "
                          f"{MAX_SAMPLES:,} (dismetrics._validation.MAX_SAMPLES).")
-    mean_chunks: list[np.ndarray] = []
-    logvar_chunks: list[np.ndarray] = []
-    starts = range(0, n_points, step)
-    for start in progress_bar(starts, total=len(starts), desc="aam: encode", progress=progress):
-        grid = np.column_stack(np.unravel_index(np.arange(start, min(start + step, n_points)), sizes))
-        mean, logvar = source.encode(grid.astype(np.int64), rng)
-        if logvar is None:
-            raise ValueError("representation: aam needs an encoder that returns (mean, logvar); this one returns "
-                             "codes only (for codes alone use aam_binned).")
-        mean_chunks.append(mean)
-        logvar_chunks.append(logvar)
-    means, logvars = np.concatenate(mean_chunks), np.concatenate(logvar_chunks)
+    means, logvars = encode_grid_posterior(source, sizes, rng, chunk_size=step, progress=progress, metric="aam",
+                                           hint=" (for codes alone use aam_binned)")
     check_encoded_posterior(means, logvars, metric=f"aam (estimator={estimator!r})",
                             min_dims=2 if estimator == "qzx" else 1)
     if estimator == "qzx":

@@ -21,7 +21,7 @@ from ..result import MetricResult
 from ._intervention import DEFAULT_CHUNK_SIZE, describe_seed, prepare, resolve_factor_subset
 from .registry import MetricSpec, register_metric
 
-__all__ = ["chen_mig", "chen_mig_from_params"]
+__all__ = ["chen_mig", "chen_mig_from_params", "encode_grid_posterior", "check_encoded_posterior"]
 
 _LOG_2PI = math.log(2.0 * math.pi)
 _MAX_LOGVAR = 700.0
@@ -249,6 +249,25 @@ def chen_mig_from_params(
     )
 
 
+def encode_grid_posterior(source, sizes, rng: np.random.Generator, *, chunk_size: int, progress, metric: str,
+                          hint: str = "") -> tuple[np.ndarray, np.ndarray]:
+    """Means and log-variances of every point of the factor grid of `sizes`, in grid (C) order, encoded chunk
+    by chunk through `source` (an encoding of [`prepare`][dismetrics.metrics._intervention.prepare]: a
+    representation table where there is one). An encoder without log-variances is refused, naming `metric`
+    (`hint` says what to use instead)."""
+    n_points = math.prod(sizes)
+    grid = np.column_stack(np.unravel_index(np.arange(n_points), sizes)).astype(np.int64)  # C (grid) order
+    mean_chunks: list[np.ndarray] = []
+    logvar_chunks: list[np.ndarray] = []
+    for mean, logvar in source.chunks(grid, rng, chunk_size=chunk_size, progress=progress, desc=f"{metric}: encode"):
+        if logvar is None:
+            raise ValueError(f"representation: {metric} needs an encoder that returns (mean, logvar); "
+                             f"{source.representation.name!r} returns codes only{hint}.")
+        mean_chunks.append(mean)
+        logvar_chunks.append(logvar)
+    return np.concatenate(mean_chunks), np.concatenate(logvar_chunks)
+
+
 def chen_mig(
     representation,
     sampler,
@@ -321,17 +340,7 @@ def chen_mig(
     subset = resolve_factor_subset(factors, sampler)
     step = check_positive_int(chunk_size, name="chunk_size")
     rng = check_random_state(random_state)
-    n_points = math.prod(sizes)
-    mean_chunks: list[np.ndarray] = []
-    logvar_chunks: list[np.ndarray] = []
-    grid = np.column_stack(np.unravel_index(np.arange(n_points), sizes)).astype(np.int64)  # C (grid) order
-    for mean, logvar in source.chunks(grid, rng, chunk_size=step, progress=progress, desc="chen_mig: encode"):
-        if logvar is None:
-            raise ValueError(f"representation: chen_mig needs an encoder that returns (mean, logvar); "
-                             f"{source.representation.name!r} returns codes only.")
-        mean_chunks.append(mean)
-        logvar_chunks.append(logvar)
-    means, logvars = np.concatenate(mean_chunks), np.concatenate(logvar_chunks)
+    means, logvars = encode_grid_posterior(source, sizes, rng, chunk_size=step, progress=progress, metric="chen_mig")
     check_encoded_posterior(means, logvars, metric="chen_mig")
     result = chen_mig_from_params(means, logvars, sizes,
                                   factors=subset.tolist(), n_samples=n_samples, random_state=rng,

@@ -20,7 +20,7 @@ from ._validation import MAX_REPEATS, MAX_SAMPLES, check_choice, check_positive_
 from .metrics import INTERVENTION_METRICS  # noqa: F401  (importing .metrics registers every built-in metric)
 from .metrics._intervention import DEFAULT_CHUNK_SIZE, check_sampler
 from .metrics.presets import preset_params
-from .metrics.registry import EVALUATED_KINDS, canonical_name, get_metric, metric_specs
+from .metrics.registry import EVALUATED_KINDS, canonical_names, get_metric, metric_specs
 from .representation import sampled_codes as draw_sampled_codes
 from .table import resolve_encoding
 
@@ -67,22 +67,13 @@ def repeat_seeds(random_state, repeats: int) -> list[int]:
     return [int(child.generate_state(1, dtype=np.uint64)[0] >> np.uint64(1)) for child in children]
 
 
-def _canonical_list(names, what: str) -> list[str]:
-    """Canonical names of `names` (names or aliases), in order, without repeats."""
-    names = [names] if isinstance(names, str) else list(names or ())
-    try:
-        return list(dict.fromkeys(canonical_name(name) for name in names))
-    except ValueError as error:
-        raise ValueError(f"{what}: {error}") from None
-
-
 def _select(metrics, exclude: Sequence[str] = ()) -> list[str]:
     """The canonical names of the selected metrics: `metrics` ("all", a name or alias, or a list of them)
     minus `exclude`."""
-    excluded = set(_canonical_list(exclude, "exclude"))
+    excluded = set(canonical_names(exclude, "exclude"))
     if isinstance(metrics, str) and metrics == "all":
         return [spec.name for spec in metric_specs() if spec.in_all and spec.name not in excluded]
-    selected = _canonical_list(metrics, "metrics")
+    selected = canonical_names(metrics, "metrics")
     if not selected:
         raise ValueError("metrics must name at least one metric, or be 'all'.")
     elsewhere = [name for name in selected if get_metric(name).kind not in EVALUATED_KINDS]
@@ -150,7 +141,7 @@ def _check_metric_params(metric_params) -> dict:
     """`metric_params` keyed by canonical names (aliases accepted)."""
     checked: dict[str, dict] = {}
     for name, params in dict(metric_params or {}).items():
-        canonical = _canonical_list([name], "metric_params")[0]
+        canonical = canonical_names([name], "metric_params")[0]
         if not isinstance(params, Mapping):
             raise ValueError(f"metric_params[{name!r}] must be a dict of keyword arguments; got {type(params).__name__}.")
         checked.setdefault(canonical, {}).update(params)

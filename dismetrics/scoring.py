@@ -33,8 +33,9 @@ from typing import Any, Callable, Iterator, Sequence
 import pandas as pd
 
 from . import __version__
-from .evaluate import _canonical_list, evaluate, evaluate_codes
+from .evaluate import evaluate, evaluate_codes
 from .metrics.presets import preset_params
+from .metrics.registry import canonical_names
 from .modeldir import (
     CODES_FILE,
     CONFIG_FILE,
@@ -162,19 +163,18 @@ def score_settings(*, metrics="all", exclude=(), repeats=None, random_state=0, n
         random_state = seed
     sizes = preset_params(preset, "evaluate", n=n, n_test=n_test, repeats=repeats)
     settings = {
-        "metrics": metrics if isinstance(metrics, str) and metrics == "all" else sorted(_canonical_list(metrics, "metrics")),
-        "exclude": sorted(_canonical_list(exclude, "exclude")),
+        "metrics": metrics if isinstance(metrics, str) and metrics == "all" else sorted(canonical_names(metrics, "metrics")),
+        "exclude": sorted(canonical_names(exclude, "exclude")),
         "repeats": int(sizes["repeats"]),
         "random_state": int(random_state),
         "n": int(sizes["n"]),
         "n_test": int(sizes["n_test"]),
+        "preset": preset,
         "dataset": dataset,
         "dataset_path": str(dataset_path) if dataset_path else None,
         "representation": _absolute_representation_spec(representation) if representation else representation,
         "dismetrics_version": __version__,
     }
-    if preset != "disentanglement_lib":  # the default preset keeps the settings key of runs before presets
-        settings["preset"] = preset
     if metric_params:
         try:
             settings["metric_params"] = json.loads(json.dumps(metric_params, sort_keys=True))
@@ -562,17 +562,17 @@ def _score_rows(directory: Path, config: dict | None, settings: dict, kind: str,
 
         planned = planned_observations(settings["metrics"], settings["exclude"], n=settings["n"], n_test=settings["n_test"],
                                        repeats=settings["repeats"], metric_params=settings.get("metric_params"),
-                                       preset=settings.get("preset", "disentanglement_lib"))
+                                       preset=settings["preset"])
         representation = scoring_table(representation, sampler, planned=planned) or representation
         return evaluate(representation, sampler, settings["metrics"], exclude=settings["exclude"],
                         n=settings["n"], n_test=settings["n_test"], repeats=settings["repeats"],
-                        random_state=settings["random_state"], preset=settings.get("preset", "disentanglement_lib"),
+                        random_state=settings["random_state"], preset=settings["preset"],
                         metric_params=settings.get("metric_params"), progress=False)
     arrays = read_codes(directory)
     return evaluate_codes(arrays["codes"], arrays["factors"], settings["metrics"], codes_test=arrays.get("codes_test"),
                           factors_test=arrays.get("factors_test"), exclude=settings["exclude"],
                           repeats=settings["repeats"], random_state=settings["random_state"],
-                          preset=settings.get("preset", "disentanglement_lib"),
+                          preset=settings["preset"],
                           metric_params=settings.get("metric_params"), progress=False)
 
 

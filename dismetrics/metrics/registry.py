@@ -43,6 +43,7 @@ __all__ = [
     "metric_specs",
     "metric_names",
     "canonical_name",
+    "canonical_names",
 ]
 
 KINDS = ("sample", "unsupervised", "intervention", "traversal", "sweep")
@@ -254,6 +255,16 @@ def canonical_name(name: str, *, warn: bool = True) -> str:
             return canonical
     raise ValueError(f"unknown metric {name!r}; known metrics are {sorted(_REGISTRY)} "
                      f"(aliases: {sorted(_ALIASES)}).")
+
+
+def canonical_names(names, what: str = "metrics") -> list[str]:
+    """Canonical names of `names` (a name or alias, or a sequence of them), in order, without repeats; an
+    unknown name is a `ValueError` that starts with `what` (the argument it came from)."""
+    names = [names] if isinstance(names, str) else list(names or ())
+    try:
+        return list(dict.fromkeys(canonical_name(name) for name in names))
+    except ValueError as error:
+        raise ValueError(f"{what}: {error}") from None
 
 
 def get_metric(name: str) -> MetricSpec:

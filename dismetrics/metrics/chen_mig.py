@@ -252,7 +252,7 @@ def chen_mig_from_params(
 def encode_grid_posterior(source, sizes, rng: np.random.Generator, *, chunk_size: int, progress, metric: str,
                           hint: str = "") -> tuple[np.ndarray, np.ndarray]:
     """Means and log-variances of every point of the factor grid of `sizes`, in grid (C) order, encoded chunk
-    by chunk through `source` (an encoding of [`prepare`][dismetrics.metrics._intervention.prepare]: a
+    by chunk through `source` (an encoding of `dismetrics.metrics._intervention.prepare`: a
     representation table where there is one). An encoder without log-variances is refused, naming `metric`
     (`hint` says what to use instead)."""
     n_points = math.prod(sizes)

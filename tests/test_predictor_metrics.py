@@ -450,7 +450,7 @@ def test_boosting_kernel_equals_sklearn_on_one_dim(n_classes):
     x32, x_test32 = x.astype(np.float32), x_test.astype(np.float32)
     trees = 1 if n_classes == 2 else n_classes
     keys = np.random.default_rng(0).random((40, trees, n_tree_nodes(3), 1))
-    importance, raw, raw_test = boost_classifier(x32, *sort_columns(x32), y, n_classes, x_test32, 40, 0.1, 3, keys)
+    importance, raw, raw_test = boost_classifier(x32, sort_columns(x32), y, n_classes, x_test32, 40, 0.1, 3, keys)
     model = GradientBoostingClassifier(n_estimators=40, random_state=0).fit(x, y)
     assert np.abs(raw - model.decision_function(x).reshape(len(x), -1)).max() < 1e-9
     assert np.abs(raw_test - model.decision_function(x_test).reshape(len(x_test), -1)).max() < 1e-9
@@ -468,7 +468,7 @@ def test_boosting_kernel_regressor_equals_sklearn_on_one_dim():
     x_test = rng.standard_normal((100, 1))
     x32 = x.astype(np.float32)
     keys = rng.random((50, 1, n_tree_nodes(3), 1))
-    _, fitted, predicted = boost_regressor(x32, *sort_columns(x32), y, x_test.astype(np.float32), 50, 0.1, 3, keys)
+    _, fitted, predicted = boost_regressor(x32, sort_columns(x32), y, x_test.astype(np.float32), 50, 0.1, 3, keys)
     model = GradientBoostingRegressor(n_estimators=50, random_state=0).fit(x, y)
     assert np.abs(fitted - model.predict(x)).max() < 1e-9
     assert np.abs(predicted - model.predict(x_test)).max() < 1e-9
@@ -488,7 +488,7 @@ def test_boosting_kernel_matches_sklearn_trees_and_importance_on_several_dims():
     y = np.round(2 * x[:, 0] + x[:, 1] + rng.standard_normal(400)).astype(np.int64) % 5
     x32 = x.astype(np.float32)
     keys = rng.random((30, 5, n_tree_nodes(3), 3))
-    importance, raw, _ = boost_classifier(x32, *sort_columns(x32), y, 5, x32, 30, 0.1, 3, keys)
+    importance, raw, _ = boost_classifier(x32, sort_columns(x32), y, 5, x32, 30, 0.1, 3, keys)
     model = GradientBoostingClassifier(n_estimators=30, random_state=0).fit(x, y)
     assert np.abs(raw - model.decision_function(x)).max() < 1e-9
     assert np.abs(importance - model.feature_importances_).max() < 0.01
@@ -579,13 +579,13 @@ def test_class_major_softmax_equals_a_per_sample_loop():
     # the exponentials summed in class order, then the division) it gives the same bits.
     import math
 
-    from dismetrics._kernels.boosting import _probabilities
+    from dismetrics._kernels.boosting import probabilities
 
     rng = np.random.default_rng(3)
     for t_count in (1, 2, 7):
         raw = rng.standard_normal((t_count, 50)) * 5
         out = np.empty_like(raw)
-        _probabilities(raw, out, np.empty(50), np.empty(50))
+        probabilities(raw, out, np.empty(50), np.empty(50))
         for i in range(50):
             if t_count == 1:
                 assert out[0, i] == 1.0 / (1.0 + math.exp(-raw[0, i]))

@@ -29,10 +29,17 @@ its own samples), sums are accumulated in another order (rounding differs in the
 flip a near-tie), and when two features give exactly the same proxy the winner is drawn from the
 given random keys (sklearn visits the features in a random order per node and keeps the first best).
 
-Layout: the per-class arrays of the classifier (raw predictions, probabilities, one-hot targets) are
-class-major, `(T, n)`, so every per-class pass (negative gradient, leaf values, prediction update) and the
-softmax run over contiguous rows; each sample's arithmetic is done in the same order as a per-sample loop,
-so the numbers are those of the sample-major layout, bit for bit (20% less time than with `(n, T)`).
+Layout and speed (each step gives the numbers of the plain per-node, per-class scan, bit for bit):
+- the per-class arrays of the classifier (raw predictions, probabilities, one-hot targets) are class-major,
+  `(T, n)`, so every per-class pass (negative gradient, leaf values, prediction update) and the softmax run
+  over contiguous rows, each sample's arithmetic in the order of a per-sample loop;
+- the root is scanned in each feature's global sort order; below it, each node is a segment of a stable
+  partition of the sort order (`_partition`), scanned on its own with its running sums and its best so far
+  in registers (`_scan_node`);
+- a division-free screen skips the candidates that cannot win or tie (`PROXY_MARGIN`);
+- a stage's trees are independent given the stage's probabilities: `fit_classes` fits a range of them,
+  so threads can share a stage (`dismetrics._kernels.boosting_threads`); each tree's impurity decreases
+  are kept and added to the importance in the serial order afterwards (`add_importance`).
 """
 
 from __future__ import annotations
@@ -40,11 +47,19 @@ from __future__ import annotations
 import numba as nb
 import numpy as np
 
-__all__ = ["sort_columns", "boost_classifier", "boost_regressor", "n_tree_nodes"]
+__all__ = ["sort_columns", "boost_classifier", "boost_regressor", "n_tree_nodes", "prepare", "workspace", "start_classifier",
+           "start_regressor", "probabilities", "fit_classes", "fit_regression_stage", "add_importance",
+           "normalized"]
 
 FEATURE_THRESHOLD = np.float32(1e-7)
 EPSILON = np.finfo(np.float64).eps
 SAFE_DIVIDE_BELOW = 1e-150
+PROXY_MARGIN = 1e-12
+"""Relative margin of the division-free screen of the scans (its rounding error is below 1e-15)."""
+
+# rows of a `best` array (one column per node): the best candidate split found so far
+PROXY, KEY, THRESHOLD, N_LEFT, S_LEFT, SS_LEFT = 0, 1, 2, 3, 4, 5
+BEST_FIELDS = 6
 
 
 def n_tree_nodes(max_depth: int) -> int:
@@ -52,58 +67,184 @@ def n_tree_nodes(max_depth: int) -> int:
     return 2 ** (max_depth + 1) - 1
 
 
-def sort_columns(x32: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Per column, the stable argsort of the samples and the sorted values, both `(d, n)` (one
-    contiguous row per column, scanned once per tree level), shared by every tree."""
-    order = np.ascontiguousarray(np.argsort(x32, axis=0, kind="stable").T.astype(np.int64))
-    values = np.ascontiguousarray(np.take_along_axis(x32, order.T, axis=0).T)
-    return order, values
+def sort_columns(x32: np.ndarray) -> np.ndarray:
+    """Per column, the stable argsort of the samples, `(d, n)` int32 (one contiguous row per column: the
+    root's scan order), shared by every tree of every fit on these samples."""
+    if x32.shape[0] >= 2**31:
+        raise ValueError(f"the boosting kernel indexes samples with int32; {x32.shape[0]:,} samples are too many")
+    return np.ascontiguousarray(np.argsort(x32, axis=0, kind="stable").T.astype(np.int32))
+
+
+@nb.njit(cache=True, nogil=True, inline="always")
+def _takes_over(proxy, j, key, proxy_best, feature_best, key_best):
+    """The split rule: a larger proxy, or an equal one on another feature with a smaller random key
+    (sklearn visits the features in a random order per node and keeps the first best)."""
+    return proxy > proxy_best or (proxy == proxy_best and feature_best != j and key < key_best)
 
 
 @nb.njit(cache=True, nogil=True)
-def _best_root_split(order, sorted_x, target, n_node, s_node, keys, best_proxy, best_feature, best_key,
-                     best_threshold, best_nl, best_sl, best_ssl):
-    """The scan of `_grow_tree` for the root, where every sample is in the one node: the running
-    sums stay in registers (same candidates, same arithmetic, same tie rule)."""
-    d, n = order.shape
-    proxy_best = -np.inf
-    feature_best = -1
-    for j in range(d):
-        n_left = 0.0
-        s_left = 0.0
-        ss_left = 0.0
-        last = sorted_x[j, 0]
-        for q in range(n):
-            v = sorted_x[j, q]
-            if n_left > 0.0 and v > last + FEATURE_THRESHOLD:
-                s_right = s_node - s_left
+def _scan_one(columns, rows, target, j, lo, hi, n_node, s_node, reciprocal, floor):
+    """Feature j's first best candidate in the node `rows[j, lo:hi]` among those whose proxy can reach
+    `floor` (the node's best over the earlier features): `(proxy, threshold, n_left, s_left)`, proxy -1.0
+    when there is none. The samples in feature j's order, the running sums in registers.
+
+    A candidate is a sample whose value is above the previous one's by more than FEATURE_THRESHOLD; its
+    proxy `S_l^2 / n_l + S_r^2 / n_r`. Screen: `S_l^2 (1/n_l) + S_r^2 (1/n_r)` from tabulated reciprocals
+    is within a few ulps (relative; both terms are non-negative) of the proxy, so with a cutoff
+    PROXY_MARGIN below the best so far, a candidate it rejects cannot win or tie; every other one is
+    evaluated exactly, with the two divisions (which were most of the scan's time). (The candidate code is
+    written out here and in `_scan_two`: as a function called per sample it made the scan 7x slower.)"""
+    size = hi - lo
+    first = rows[j, lo]
+    last = columns[j, first]
+    s_left = target[first]
+    best = -1.0
+    best_threshold = best_n_left = best_s_left = 0.0
+    cutoff = floor * (1.0 - PROXY_MARGIN)
+    for q in range(lo + 1, hi):
+        i = rows[j, q]
+        v = columns[j, i]
+        if v > last + FEATURE_THRESHOLD:
+            count = q - lo
+            s_right = s_node - s_left
+            if s_left * s_left * reciprocal[count] + s_right * s_right * reciprocal[size - count] >= cutoff:
+                n_left = np.float64(count)
                 proxy = s_left * s_left / n_left + s_right * s_right / (n_node - n_left)
-                if proxy > proxy_best or (proxy == proxy_best and feature_best != j and keys[j] < best_key[0]):
-                    proxy_best = proxy
-                    feature_best = j
-                    best_key[0] = keys[j]
-                    best_threshold[0] = np.float64(last) / 2.0 + np.float64(v) / 2.0
-                    best_nl[0] = n_left
-                    best_sl[0] = s_left
-                    best_ssl[0] = ss_left
-            t = target[order[j, q]]
-            n_left += 1.0
-            s_left += t
-            ss_left += t * t
-            last = v
-    best_proxy[0] = proxy_best
-    best_feature[0] = feature_best
+                if proxy > best:
+                    best, best_n_left, best_s_left = proxy, n_left, s_left
+                    best_threshold = np.float64(last) / 2.0 + np.float64(v) / 2.0
+                    cutoff = max(floor, proxy) * (1.0 - PROXY_MARGIN)
+        s_left += target[i]
+        last = v
+    return best, best_threshold, best_n_left, best_s_left
 
 
 @nb.njit(cache=True, nogil=True)
-def _grow_tree(x, order, sorted_x, target, max_depth, keys, node_of, feature, threshold, importance):
-    """Grow one regression tree on `target`; fill `node_of` (leaf of each sample), `feature`
-    (-1 at leaves), `threshold`; add the tree's impurity decreases to `importance`."""
+def _scan_two(columns, rows, target, ja, jb, lo, hi, n_node, s_node, reciprocal, floor):
+    """`_scan_one` for features ja and jb in one pass (two independent chains the processor overlaps: 15%
+    less time than one after the other)."""
+    size = hi - lo
+    first_a = rows[ja, lo]
+    first_b = rows[jb, lo]
+    last_a = columns[ja, first_a]
+    last_b = columns[jb, first_b]
+    s_a = target[first_a]
+    s_b = target[first_b]
+    best_a = best_b = -1.0
+    threshold_a = n_a = sl_a = threshold_b = n_b = sl_b = 0.0
+    cutoff_a = cutoff_b = floor * (1.0 - PROXY_MARGIN)
+    for q in range(lo + 1, hi):
+        count = q - lo
+        i_a = rows[ja, q]
+        i_b = rows[jb, q]
+        v_a = columns[ja, i_a]
+        v_b = columns[jb, i_b]
+        if v_a > last_a + FEATURE_THRESHOLD:
+            s_right = s_node - s_a
+            if s_a * s_a * reciprocal[count] + s_right * s_right * reciprocal[size - count] >= cutoff_a:
+                n_left = np.float64(count)
+                proxy = s_a * s_a / n_left + s_right * s_right / (n_node - n_left)
+                if proxy > best_a:
+                    best_a, n_a, sl_a = proxy, n_left, s_a
+                    threshold_a = np.float64(last_a) / 2.0 + np.float64(v_a) / 2.0
+                    cutoff_a = max(floor, proxy) * (1.0 - PROXY_MARGIN)
+        if v_b > last_b + FEATURE_THRESHOLD:
+            s_right = s_node - s_b
+            if s_b * s_b * reciprocal[count] + s_right * s_right * reciprocal[size - count] >= cutoff_b:
+                n_left = np.float64(count)
+                proxy = s_b * s_b / n_left + s_right * s_right / (n_node - n_left)
+                if proxy > best_b:
+                    best_b, n_b, sl_b = proxy, n_left, s_b
+                    threshold_b = np.float64(last_b) / 2.0 + np.float64(v_b) / 2.0
+                    cutoff_b = max(floor, proxy) * (1.0 - PROXY_MARGIN)
+        s_a += target[i_a]
+        s_b += target[i_b]
+        last_a = v_a
+        last_b = v_b
+    return best_a, threshold_a, n_a, sl_a, best_b, threshold_b, n_b, sl_b
+
+
+@nb.njit(cache=True, nogil=True, inline="always")
+def _merge(best, best_feature, m, j, key, proxy, threshold, n_left, s_left):
+    """Make feature j's first best candidate node m's best if `_takes_over` says so. Taking each feature's
+    first best and merging them in feature order gives the split of one scan over the features in turn."""
+    if proxy >= 0.0 and _takes_over(proxy, j, key, best[PROXY, m], best_feature[m], best[KEY, m]):
+        best[PROXY, m] = proxy
+        best_feature[m] = j
+        best[KEY, m] = key
+        best[THRESHOLD, m] = threshold
+        best[N_LEFT, m] = n_left
+        best[S_LEFT, m] = s_left
+
+
+@nb.njit(cache=True, nogil=True)
+def _scan_node(columns, rows, target, lo, hi, n_node, s_node, node_keys, reciprocal, m, best, best_feature):
+    """The best split of node `m`, whose samples are `rows[j, lo:hi]` in feature j's sorted order (the root:
+    every sample in the global sort order; below it, the node's segment of the stable partition).
+
+    The plain scan visits the features in turn, each one's samples in order, and a candidate (a value above
+    the previous one by more than FEATURE_THRESHOLD) replaces the node's best by `_takes_over` on its
+    proxy `S_l^2 / n_l + S_r^2 / n_r`. The same result here: the features two at a time (`_scan_two`),
+    each one's first best candidate merged in feature order (`_merge`), the screened-out candidates
+    skipped (`_scan_one`); the sum of squares `SS_l` of the winner recomputed afterwards over its
+    samples, in the scan's order. Same splits as the plain scan, bit for bit."""
+    d = rows.shape[0]
+    for j in range(0, d - 1, 2):
+        pa, ta, na, sa, pb, tb, nb_, sb = _scan_two(columns, rows, target, j, j + 1, lo, hi, n_node, s_node, reciprocal,
+                                                   best[PROXY, m])
+        _merge(best, best_feature, m, j, node_keys[j], pa, ta, na, sa)
+        _merge(best, best_feature, m, j + 1, node_keys[j + 1], pb, tb, nb_, sb)
+    if d % 2 == 1:
+        pa, ta, na, sa = _scan_one(columns, rows, target, d - 1, lo, hi, n_node, s_node, reciprocal, best[PROXY, m])
+        _merge(best, best_feature, m, d - 1, node_keys[d - 1], pa, ta, na, sa)
+    _winner_sum_of_squares(rows, target, lo, best, best_feature, m)
+
+
+@nb.njit(cache=True, nogil=True)
+def _winner_sum_of_squares(rows, target, lo, best, best_feature, m):
+    """`SS_l` of node m's best split: the squares of its left samples summed in the scan's order."""
+    j = best_feature[m]
+    if j >= 0:
+        ss_left = 0.0
+        for q in range(lo, lo + np.int64(best[N_LEFT, m])):
+            t = target[rows[j, q]]
+            ss_left += t * t
+        best[SS_LEFT, m] = ss_left
+
+
+@nb.njit(cache=True, nogil=True)
+def _partition(source, out, node_of, lo, hi, n_left, left_child):
+    """Stable partition of the segment `lo:hi` of every row of `source` into `out`: the samples of
+    `left_child` first (`n_left` of them), then the others, each part keeping its order (branch-free)."""
+    for j in range(source.shape[0]):
+        at_left = lo
+        at_right = lo + n_left
+        for q in range(lo, hi):
+            i = source[j, q]
+            goes_left = np.int64(node_of[i] == left_child)
+            out[j, at_left if goes_left else at_right] = i
+            at_left += goes_left
+            at_right += 1 - goes_left
+
+
+@nb.njit(cache=True, nogil=True)
+def _grow_tree(x, columns, order, target, max_depth, keys, reciprocal, ws):
+    """Grow one regression tree on `target` in the buffers of `ws` (`workspace`): fill `node_of` (leaf of
+    each sample), `feature` (-1 at leaves), `threshold`, and `decrease` (the impurity decrease
+    `n_t v_t - n_l v_l - n_r v_r` of each split node).
+
+    Level by level: the root is scanned in the global sort order `order`; below it every node holds one
+    segment `seg_lo[m]:seg_hi[m]` of `part` (int32 `(d, n)`, the same offsets in every feature's row), the
+    stable partition of the sort order by node, so each node is scanned on its own (`_scan_node`).
+    `columns` is `x` transposed, `(d, n)`."""
+    _, node_of, feature, threshold, decrease, part, part_next, best, best_feature, _, _, _ = ws
     n, d = x.shape
     n_nodes = feature.shape[0]
     node_n = np.zeros(n_nodes)
     node_s = np.zeros(n_nodes)
     node_ss = np.zeros(n_nodes)
+    seg_lo = np.zeros(n_nodes, dtype=np.int64)
+    seg_hi = np.zeros(n_nodes, dtype=np.int64)
     for m in range(n_nodes):
         feature[m] = -1
         threshold[m] = 0.0
@@ -112,18 +253,8 @@ def _grow_tree(x, order, sorted_x, target, max_depth, keys, node_of, feature, th
         node_n[0] += 1.0
         node_s[0] += target[i]
         node_ss[0] += target[i] * target[i]
+    seg_hi[0] = n
     splittable = np.zeros(n_nodes, dtype=np.bool_)
-    best_proxy = np.empty(n_nodes)
-    best_feature = np.empty(n_nodes, dtype=np.int64)
-    best_threshold = np.empty(n_nodes)
-    best_key = np.empty(n_nodes)
-    best_nl = np.empty(n_nodes)
-    best_sl = np.empty(n_nodes)
-    best_ssl = np.empty(n_nodes)
-    cum_n = np.zeros(n_nodes)
-    cum_s = np.zeros(n_nodes)
-    cum_ss = np.zeros(n_nodes)
-    last_v = np.zeros(n_nodes, dtype=np.float32)
     for depth in range(max_depth):
         first = 2**depth - 1
         last = 2 ** (depth + 1) - 1
@@ -135,80 +266,87 @@ def _grow_tree(x, order, sorted_x, target, max_depth, keys, node_of, feature, th
                 if node_ss[m] / node_n[m] - mean * mean > EPSILON:
                     splittable[m] = True
                     any_splittable = True
-            best_proxy[m] = -np.inf
+            best[PROXY, m] = -np.inf
             best_feature[m] = -1
         if not any_splittable:
             break
-        if depth == 0:
-            _best_root_split(order, sorted_x, target, node_n[0], node_s[0], keys[0], best_proxy, best_feature,
-                             best_key, best_threshold, best_nl, best_sl, best_ssl)
-        for j in range(d if depth > 0 else 0):
-            for m in range(first, last):
-                cum_n[m] = 0.0
-                cum_s[m] = 0.0
-                cum_ss[m] = 0.0
-            for q in range(n):
-                i = order[j, q]
-                m = node_of[i]
-                if not splittable[m]:
-                    continue
-                v = sorted_x[j, q]
-                n_left = cum_n[m]
-                if n_left > 0.0 and v > last_v[m] + FEATURE_THRESHOLD:
-                    n_right = node_n[m] - n_left
-                    s_left = cum_s[m]
-                    s_right = node_s[m] - s_left
-                    proxy = s_left * s_left / n_left + s_right * s_right / n_right
-                    better = proxy > best_proxy[m]
-                    if not better and proxy == best_proxy[m] and best_feature[m] != j and keys[m, j] < best_key[m]:
-                        better = True
-                    if better:
-                        best_proxy[m] = proxy
-                        best_feature[m] = j
-                        best_key[m] = keys[m, j]
-                        best_threshold[m] = np.float64(last_v[m]) / 2.0 + np.float64(v) / 2.0
-                        best_nl[m] = n_left
-                        best_sl[m] = s_left
-                        best_ssl[m] = cum_ss[m]
-                cum_n[m] = n_left + 1.0
-                cum_s[m] += target[i]
-                cum_ss[m] += target[i] * target[i]
-                last_v[m] = v
+        for m in range(first, last):
+            if splittable[m]:
+                _scan_node(columns, order if depth == 0 else part, target, seg_lo[m], seg_hi[m], node_n[m], node_s[m],
+                           keys[m], reciprocal, m, best, best_feature)
         for m in range(first, last):
             j = best_feature[m]
-            if not splittable[m] or j < 0 or best_threshold[m] == np.inf:
+            if not splittable[m] or j < 0 or best[THRESHOLD, m] == np.inf:
                 # a leaf: no candidate split (every feature's values within FEATURE_THRESHOLD of each other in
                 # this node). Its samples stay here; it must not take part in the scans of deeper levels.
                 splittable[m] = False
                 continue
             feature[m] = j
-            threshold[m] = best_threshold[m]
+            threshold[m] = best[THRESHOLD, m]
             left, right = 2 * m + 1, 2 * m + 2
-            node_n[left], node_s[left], node_ss[left] = best_nl[m], best_sl[m], best_ssl[m]
-            node_n[right] = node_n[m] - best_nl[m]
-            node_s[right] = node_s[m] - best_sl[m]
-            node_ss[right] = node_ss[m] - best_ssl[m]
+            node_n[left], node_s[left], node_ss[left] = best[N_LEFT, m], best[S_LEFT, m], best[SS_LEFT, m]
+            node_n[right] = node_n[m] - best[N_LEFT, m]
+            node_s[right] = node_s[m] - best[S_LEFT, m]
+            node_ss[right] = node_ss[m] - best[SS_LEFT, m]
+            seg_lo[left] = seg_lo[m]
+            seg_hi[left] = seg_lo[right] = seg_lo[m] + np.int64(best[N_LEFT, m])
+            seg_hi[right] = seg_hi[m]
             variance = node_ss[m] / node_n[m] - (node_s[m] / node_n[m]) ** 2
             variance_left = node_ss[left] / node_n[left] - (node_s[left] / node_n[left]) ** 2
             variance_right = node_ss[right] / node_n[right] - (node_s[right] / node_n[right]) ** 2
-            importance[j] += node_n[m] * variance - node_n[left] * variance_left - node_n[right] * variance_right
+            decrease[m] = node_n[m] * variance - node_n[left] * variance_left - node_n[right] * variance_right
         for i in range(n):
             m = node_of[i]
             j = feature[m]
             if j >= 0:
-                node_of[i] = 2 * m + 1 if np.float64(x[i, j]) <= threshold[m] else 2 * m + 2
+                node_of[i] = 2 * m + 1 + np.int64(np.float64(x[i, j]) > threshold[m])
+        if depth + 1 < max_depth:  # the next level scans its nodes' segments: partition the split ones
+            for m in range(first, last):
+                if splittable[m]:
+                    _partition(order if depth == 0 else part, part_next, node_of, seg_lo[m], seg_hi[m],
+                               np.int64(best[N_LEFT, m]), 2 * m + 1)
+            part, part_next = part_next, part
+
+
+@nb.njit(cache=True, nogil=True)
+def prepare(x):
+    """What every tree of a fit on `x` `(n, d)` float32 reads besides the sort order: `x` transposed
+    `(d, n)` (each feature's values in one row, gathered by sample during the scans) and the reciprocals
+    `1 / c` of the counts `c = 1..n` (index 0 unused) for the screen."""
+    n, d = x.shape
+    columns = np.empty((d, n), dtype=np.float32)
+    for i in range(n):
+        for j in range(d):
+            columns[j, i] = x[i, j]
+    reciprocal = np.zeros(n + 1)
+    for c in range(1, n + 1):
+        reciprocal[c] = 1.0 / c
+    return columns, reciprocal
+
+
+@nb.njit(cache=True, nogil=True)
+def workspace(n, d, n_nodes):
+    """The buffers one thread needs to grow trees: the residual of a tree `(n,)`, the leaf of each sample
+    (int32: read by every partition, it stays in the fastest cache),
+    the tree (feature, threshold, impurity decrease per node), the two int32 `(d, n)` partitions of the
+    sort order, the best split of each node (`best` `(BEST_FIELDS, n_nodes)`, `best_feature`), and the
+    sums, weights and values of the leaves."""
+    return (np.empty(n), np.empty(n, dtype=np.int32), np.empty(n_nodes, dtype=np.int64), np.empty(n_nodes),
+            np.zeros(n_nodes), np.empty((d, n), dtype=np.int32), np.empty((d, n), dtype=np.int32),
+            np.empty((BEST_FIELDS, n_nodes)), np.empty(n_nodes, dtype=np.int64), np.empty(n_nodes), np.empty(n_nodes),
+            np.empty(n_nodes))
 
 
 @nb.njit(cache=True, nogil=True)
 def _leaf_of(x_row, feature, threshold):
     m = 0
     while feature[m] >= 0:
-        m = 2 * m + 1 if np.float64(x_row[feature[m]]) <= threshold[m] else 2 * m + 2
+        m = 2 * m + 1 + np.int64(np.float64(x_row[feature[m]]) > threshold[m])
     return m
 
 
 @nb.njit(cache=True, nogil=True)
-def _probabilities(raw, out, top, total):
+def probabilities(raw, out, top, total):
     """Softmax over the classes (rows of `raw`, (T, n)) for every sample; one row: the sigmoid.
     Class by class over contiguous rows, with each sample's operations in the order of a per-sample
     loop (its maximum, then its exponentials and their sum in class order, then the division)."""
@@ -243,31 +381,66 @@ def _add_tree(raw, raw_test, x_test, node_of, feature, threshold, value, learnin
 
 
 @nb.njit(cache=True, nogil=True)
-def _normalized(importance):
+def fit_classes(x, columns, order, x_test, target, proba, raw, raw_test, k_start, k_stop, stage_keys, learning_rate,
+                max_depth, reciprocal, ws, features, decreases):
+    """One stage's trees of the classes `k_start:k_stop` of a classifier: each grown on its negative
+    gradient `target_k - proba_k`, its Newton leaf values added to `raw[k]` / `raw_test[k]`, its split
+    features / impurity decreases stored in row k of `features` / `decreases` (`add_importance` adds them
+    in the serial order). The classes of one stage touch disjoint rows, so several calls may run at
+    once, each with its own `ws` (`workspace`)."""
+    residual, node_of, feature, threshold, decrease, _, _, _, _, numerator, denominator, value = ws
+    n = x.shape[0]
+    t_count = raw.shape[0]
+    n_classes = 2 if t_count == 1 else t_count
+    scale = 1.0 if t_count == 1 else (n_classes - 1.0) / n_classes
+    for k in range(k_start, k_stop):
+        for i in range(n):
+            residual[i] = target[k, i] - proba[k, i]  # the negative gradient
+        _grow_tree(x, columns, order, residual, max_depth, stage_keys[k], reciprocal, ws)
+        numerator[:] = 0.0
+        denominator[:] = 0.0
+        for i in range(n):
+            p = target[k, i] - residual[i]
+            numerator[node_of[i]] += residual[i]
+            denominator[node_of[i]] += p * (1.0 - p)
+        for m in range(value.shape[0]):
+            value[m] = 0.0 if abs(denominator[m]) < SAFE_DIVIDE_BELOW else scale * numerator[m] / denominator[m]
+        _add_tree(raw[k], raw_test[k], x_test, node_of, feature, threshold, value, learning_rate)
+        features[k, :] = feature
+        decreases[k, :] = decrease
+
+
+@nb.njit(cache=True, nogil=True)
+def add_importance(importance, features, decreases):
+    """Add a stage's impurity decreases to `importance`, tree by tree (class order), node by node: the
+    order in which a serial fit adds them."""
+    for k in range(features.shape[0]):
+        for m in range(features.shape[1]):
+            if features[k, m] >= 0:
+                importance[features[k, m]] += decreases[k, m]
+
+
+@nb.njit(cache=True, nogil=True)
+def normalized(importance):
     """Importance summing to 1 (all zeros stay zeros: no tree split at all)."""
     total = importance.sum()
     return importance / total if total > 0 else importance
 
 
 @nb.njit(cache=True, nogil=True)
-def boost_classifier(x, order, sorted_x, y, n_classes, x_test, n_estimators, learning_rate, max_depth, keys):
-    """Gradient boosting with the log loss, as `GradientBoostingClassifier`.
-
-    `x` (n, d) and `x_test` float32; `order`, `sorted_x` from `sort_columns`; `y` labels 0..K-1;
-    `keys` (n_estimators, T, n_nodes, d) random tie-break keys (T = 1 for two classes, else K).
-    Returns (importance (d,) normalized, raw train (n, T), raw test (n_test, T)).
-    """
-    n, d = x.shape
+def start_classifier(y, n_classes, n_test):
+    """The initial state of a classifier: raw predictions train `(T, n)` and test `(T, n_test)` at the
+    centred log prior (sklearn's symmetric multinomial link: log p_k minus the mean over classes of log p;
+    the logit of class 1 for two classes, T = 1), and the one-hot targets `(T, n)`. Class-major: every
+    per-class pass runs over contiguous rows."""
+    n = y.shape[0]
     t_count = 1 if n_classes == 2 else n_classes
-    n_nodes = 2 ** (max_depth + 1) - 1
     counts = np.zeros(n_classes)
     for i in range(n):
         counts[y[i]] += 1.0
     eps = np.finfo(np.float64).eps
-    # class-major (T, n): every per-class pass below runs over contiguous rows
     raw = np.empty((t_count, n))
-    raw_test = np.empty((t_count, x_test.shape[0]))
-    # sklearn's symmetric multinomial link: log p_k minus the mean over classes of log p
+    raw_test = np.empty((t_count, n_test))
     mean_log_prior = 0.0
     for k in range(n_classes):
         mean_log_prior += np.log(min(max(counts[k] / n, eps), 1.0 - eps)) / n_classes
@@ -285,63 +458,81 @@ def boost_classifier(x, order, sorted_x, y, n_classes, x_test, n_estimators, lea
             target[0, i] = 1.0 if y[i] == 1 else 0.0
         else:
             target[y[i], i] = 1.0
-    proba = np.empty((t_count, n))
-    top = np.empty(n)
-    total = np.empty(n)
-    residual = np.empty(n)
-    node_of = np.empty(n, dtype=np.int64)
-    feature = np.empty(n_nodes, dtype=np.int64)
-    threshold = np.empty(n_nodes)
-    numerator = np.empty(n_nodes)
-    denominator = np.empty(n_nodes)
-    value = np.empty(n_nodes)
-    importance = np.zeros(d)
-    scale = 1.0 if t_count == 1 else (n_classes - 1.0) / n_classes
-    for stage in range(n_estimators):
-        _probabilities(raw, proba, top, total)
-        for k in range(t_count):
-            for i in range(n):
-                residual[i] = target[k, i] - proba[k, i]  # the negative gradient
-            _grow_tree(x, order, sorted_x, residual, max_depth, keys[stage, k], node_of, feature, threshold, importance)
-            numerator[:] = 0.0
-            denominator[:] = 0.0
-            for i in range(n):
-                p = target[k, i] - residual[i]
-                numerator[node_of[i]] += residual[i]
-                denominator[node_of[i]] += p * (1.0 - p)
-            for m in range(n_nodes):
-                value[m] = 0.0 if abs(denominator[m]) < SAFE_DIVIDE_BELOW else scale * numerator[m] / denominator[m]
-            _add_tree(raw[k], raw_test[k], x_test, node_of, feature, threshold, value, learning_rate)
-    return _normalized(importance), raw.T.copy(), raw_test.T.copy()
+    return raw, raw_test, target
 
 
 @nb.njit(cache=True, nogil=True)
-def boost_regressor(x, order, sorted_x, y, x_test, n_estimators, learning_rate, max_depth, keys):
+def boost_classifier(x, order, y, n_classes, x_test, n_estimators, learning_rate, max_depth, keys):
+    """Gradient boosting with the log loss, as `GradientBoostingClassifier`, on one thread.
+
+    `x` (n, d) and `x_test` float32; `order` from `sort_columns`; `y` labels 0..K-1;
+    `keys` (n_estimators, T, n_nodes, d) random tie-break keys (T = 1 for two classes, else K).
+    Returns (importance (d,) normalized, raw train (n, T), raw test (n_test, T)).
+    """
+    n, d = x.shape
+    n_nodes = 2 ** (max_depth + 1) - 1
+    raw, raw_test, target = start_classifier(y, n_classes, x_test.shape[0])
+    t_count = raw.shape[0]
+    columns, reciprocal = prepare(x)
+    ws = workspace(n, d, n_nodes)
+    proba = np.empty((t_count, n))
+    top = np.empty(n)
+    total = np.empty(n)
+    features = np.empty((t_count, n_nodes), dtype=np.int64)
+    decreases = np.empty((t_count, n_nodes))
+    importance = np.zeros(d)
+    for stage in range(n_estimators):
+        probabilities(raw, proba, top, total)
+        fit_classes(x, columns, order, x_test, target, proba, raw, raw_test, 0, t_count, keys[stage], learning_rate,
+                    max_depth, reciprocal, ws, features, decreases)
+        add_importance(importance, features, decreases)
+    return normalized(importance), raw.T.copy(), raw_test.T.copy()
+
+
+@nb.njit(cache=True, nogil=True)
+def fit_regression_stage(x, columns, order, x_test, y, raw, raw_test, stage_keys, learning_rate, max_depth, reciprocal,
+                         ws, features, decreases):
+    """One stage of a regressor: a tree on the residual `y - raw`, its leaf means added to the predictions;
+    its split features / impurity decreases in row 0 of `features` / `decreases`."""
+    residual, node_of, feature, threshold, decrease, _, _, _, _, sums, counts, value = ws
+    n = x.shape[0]
+    for i in range(n):
+        residual[i] = y[i] - raw[i]
+    _grow_tree(x, columns, order, residual, max_depth, stage_keys[0], reciprocal, ws)
+    sums[:] = 0.0
+    counts[:] = 0.0
+    for i in range(n):
+        sums[node_of[i]] += residual[i]
+        counts[node_of[i]] += 1.0
+    for m in range(value.shape[0]):
+        value[m] = sums[m] / counts[m] if counts[m] > 0 else 0.0
+    _add_tree(raw, raw_test, x_test, node_of, feature, threshold, value, learning_rate)
+    features[0, :] = feature
+    decreases[0, :] = decrease
+
+
+@nb.njit(cache=True, nogil=True)
+def start_regressor(y, n_test):
+    """The initial predictions of a regressor, train `(n,)` and test `(n_test,)`: the mean of `y` (numba's
+    sum, in sample order)."""
+    init = y.mean()
+    return np.full(y.shape[0], init), np.full(n_test, init)
+
+
+@nb.njit(cache=True, nogil=True)
+def boost_regressor(x, order, y, x_test, n_estimators, learning_rate, max_depth, keys):
     """Gradient boosting with the squared error, as `GradientBoostingRegressor`; returns
     (importance (d,), prediction train (n,), prediction test (n_test,))."""
     n, d = x.shape
     n_nodes = 2 ** (max_depth + 1) - 1
-    init = y.mean()
-    raw = np.full(n, init)
-    raw_test = np.full(x_test.shape[0], init)
-    residual = np.empty(n)
-    node_of = np.empty(n, dtype=np.int64)
-    feature = np.empty(n_nodes, dtype=np.int64)
-    threshold = np.empty(n_nodes)
-    sums = np.empty(n_nodes)
-    counts = np.empty(n_nodes)
-    value = np.empty(n_nodes)
+    raw, raw_test = start_regressor(y, x_test.shape[0])
+    columns, reciprocal = prepare(x)
+    ws = workspace(n, d, n_nodes)
+    features = np.empty((1, n_nodes), dtype=np.int64)
+    decreases = np.empty((1, n_nodes))
     importance = np.zeros(d)
     for stage in range(n_estimators):
-        for i in range(n):
-            residual[i] = y[i] - raw[i]
-        _grow_tree(x, order, sorted_x, residual, max_depth, keys[stage, 0], node_of, feature, threshold, importance)
-        sums[:] = 0.0
-        counts[:] = 0.0
-        for i in range(n):
-            sums[node_of[i]] += residual[i]
-            counts[node_of[i]] += 1.0
-        for m in range(n_nodes):
-            value[m] = sums[m] / counts[m] if counts[m] > 0 else 0.0
-        _add_tree(raw, raw_test, x_test, node_of, feature, threshold, value, learning_rate)
-    return _normalized(importance), raw, raw_test
+        fit_regression_stage(x, columns, order, x_test, y, raw, raw_test, keys[stage], learning_rate, max_depth,
+                             reciprocal, ws, features, decreases)
+        add_importance(importance, features, decreases)
+    return normalized(importance), raw, raw_test

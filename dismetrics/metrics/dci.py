@@ -140,7 +140,6 @@ class _Backend:
     name = ""
     importance = "impurity (feature_importances_)"
     tie_break = ""
-    threads_over_factors = False  # whether the factors' fits may run in threads (kernel without the GIL)
 
     def __init__(self, x_train: np.ndarray, x_test: np.ndarray, targets: list[_Target], settings: _Boosting):
         self.x_train, self.x_test, self.settings = x_train, x_test, settings
@@ -148,13 +147,16 @@ class _Backend:
     def fit(self, k: int, target: _Target) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         raise NotImplementedError
 
+    def fit_all(self, targets: list[_Target], n_jobs: int) -> list[tuple]:
+        """`fit` of every factor, in factor order (a backend whose kernel releases the GIL shares threads)."""
+        return [self.fit(k, target) for k, target in enumerate(targets)]
+
 
 class _NumbaBackend(_Backend):
     """sklearn's gradient boosting re-implemented (`dismetrics._kernels.boosting`), one seed per factor."""
 
     name = "numba"
     tie_break = "random (seeded keys per node)"
-    threads_over_factors = True
 
     def __init__(self, x_train, x_test, targets, settings):
         from .._kernels.boosting import n_tree_nodes, sort_columns
@@ -173,20 +175,47 @@ class _NumbaBackend(_Backend):
         check_tree_resolution(self.x_train, x_train, name="codes", metric="DCI")
         self.sorted_columns = sort_columns(self.x_train)  # one sort per code dim, shared by every fit
 
-    def fit(self, k, target):
-        from .._kernels.boosting import boost_classifier, boost_regressor, n_tree_nodes
+    def _keys(self, k: int, target: _Target) -> np.ndarray:
+        """Random keys that decide exact ties between features (sklearn: the random feature order per node)."""
+        from .._kernels.boosting import n_tree_nodes
 
         s = self.settings
         trees_per_stage = 1 if target.kind == "continuous" or target.n_classes == 2 else target.n_classes
-        # Random keys that decide exact ties between features (sklearn: the random feature order per node).
-        keys = np.random.default_rng(s.seed + k).random((s.n_estimators, trees_per_stage, n_tree_nodes(s.max_depth),
+        return np.random.default_rng(s.seed + k).random((s.n_estimators, trees_per_stage, n_tree_nodes(s.max_depth),
                                                          self.x_train.shape[1]))
+
+    def fit_all(self, targets: list[_Target], n_jobs: int) -> list[tuple]:
+        """Every factor's fit, the stages of all of them shared by `n_jobs` threads
+        (`dismetrics._kernels.boosting_threads`): the numbers of one fit after the other, bit for bit."""
+        from .._kernels.boosting_threads import ClassifierFit, RegressorFit, SharedSamples, run_fits
+
+        s = self.settings
+        samples = SharedSamples(self.x_train, self.sorted_columns, self.x_test)
+        fits = [RegressorFit(samples, np.asarray(t.train, dtype=np.float64), s.n_estimators, float(s.learning_rate),
+                             s.max_depth, self._keys(k, t)) if t.kind == "continuous" else
+                ClassifierFit(samples, np.asarray(t.train, dtype=np.int64), int(t.n_classes), s.n_estimators,
+                              float(s.learning_rate), s.max_depth, self._keys(k, t))
+                for k, t in enumerate(targets)]
+        run_fits(fits, n_jobs)
+        return [self._predictions(t, *fit.result()) for t, fit in zip(targets, fits)]
+
+    def fit(self, k, target):
+        from .._kernels.boosting import boost_classifier, boost_regressor
+
+        s = self.settings
+        keys = self._keys(k, target)
         if target.kind == "continuous":
-            return boost_regressor(self.x_train, *self.sorted_columns, np.asarray(target.train, dtype=np.float64),
+            return boost_regressor(self.x_train, self.sorted_columns, np.asarray(target.train, dtype=np.float64),
                                    self.x_test, s.n_estimators, float(s.learning_rate), s.max_depth, keys)
-        importance, raw_train, raw_test = boost_classifier(
-            self.x_train, *self.sorted_columns, np.asarray(target.train, dtype=np.int64), int(target.n_classes),
-            self.x_test, s.n_estimators, float(s.learning_rate), s.max_depth, keys)
+        return self._predictions(target, *boost_classifier(
+            self.x_train, self.sorted_columns, np.asarray(target.train, dtype=np.int64), int(target.n_classes),
+            self.x_test, s.n_estimators, float(s.learning_rate), s.max_depth, keys))
+
+    @staticmethod
+    def _predictions(target: _Target, importance, raw_train, raw_test) -> tuple:
+        """(importance, predicted train, predicted test) from a fit's raw predictions."""
+        if target.kind == "continuous":
+            return importance, raw_train, raw_test
         if target.n_classes == 2:  # sklearn: class 1 where the raw prediction is >= 0
             return importance, (raw_train[:, 0] >= 0).astype(np.int64), (raw_test[:, 0] >= 0).astype(np.int64)
         return importance, np.argmax(raw_train, axis=1), np.argmax(raw_test, axis=1)
@@ -317,20 +346,6 @@ def _targets(split, types) -> list[_Target]:
     return targets
 
 
-def _fit_all(backend: _Backend, targets: list[_Target], n_jobs: int) -> list[tuple]:
-    """Every factor's fit; in threads (the largest first) when the backend allows it. Each fit is seeded
-    on its own, so the result does not depend on `n_jobs`."""
-    k_count = len(targets)
-    if backend.threads_over_factors and n_jobs > 1 and k_count > 1:
-        from concurrent.futures import ThreadPoolExecutor
-
-        largest_first = sorted(range(k_count), key=lambda k: -max(targets[k].n_classes, 2))
-        with ThreadPoolExecutor(max_workers=min(n_jobs, k_count)) as pool:
-            fitted = dict(zip(largest_first, pool.map(lambda k: backend.fit(k, targets[k]), largest_first)))
-        return [fitted[k] for k in range(k_count)]
-    return [backend.fit(k, target) for k, target in enumerate(targets)]
-
-
 def _regression_scores(y, prediction) -> tuple[float, float]:
     """(R^2, mean squared error); R^2 is 0 for a constant target predicted exactly, -inf never."""
     error = float(np.mean((y - prediction) ** 2))
@@ -412,7 +427,7 @@ def dci(codes, factors, *, codes_test=None, factors_test=None, backend: str = "n
           (`dismetrics._kernels.boosting`): the same trees (exact thresholds, squared-error splits on
           the negative gradient, depth 3), the same Newton leaf values, learning rate, initial log prior
           and impurity importance as `GradientBoostingClassifier()`, grown level by level from one sort
-          per code dim, one thread per factor (`n_jobs`). It gives the reference's trees up to exact ties
+          per code dim; the trees of a stage (one per class) shared by `n_jobs` threads. It gives the reference's trees up to exact ties
           between code dims, which both break at random (sklearn by its per-node feature order, we by
           seeded random keys), and rounding in the last bits: within 0.004 of the reference on D and C
           on every case of the fidelity study (docs/dci.md).
@@ -441,8 +456,9 @@ def dci(codes, factors, *, codes_test=None, factors_test=None, backend: str = "n
         xgboost's plain behaviour (the lowest index always wins a tie).
     n_jobs : int or None, default None
         Threads (scikit-learn's meaning, see `dismetrics._parallel.resolve_n_jobs`): the numba
-        backend fits the factors in that many threads, xgboost uses them inside each fit; sklearn runs
-        serially. The result does not depend on it.
+        backend shares every factor's stages between that many threads (a stage's trees are independent
+        given its probabilities), xgboost uses them inside each fit; sklearn runs serially. The result
+        does not depend on it, bit for bit.
     random_state : int, numpy.random.Generator or None, default 0
         Seeds the random split and the predictors (`params["model_seed"]`).
 
@@ -505,7 +521,7 @@ def dci(codes, factors, *, codes_test=None, factors_test=None, backend: str = "n
     targets = _targets(split, types)
     settings = _Boosting(n_estimators, max_depth, learning_rate, jobs, tie_break, model_seed)
     fitter = _BACKEND_TYPES[backend](split.codes_train, split.codes_test, targets, settings)
-    return _dci_result(_fit_all(fitter, targets, jobs), targets, fitter, types, random_state, split)
+    return _dci_result(fitter.fit_all(targets, jobs), targets, fitter, types, random_state, split)
 
 
 SPEC = register_metric(MetricSpec(

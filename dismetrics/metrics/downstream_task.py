@@ -92,7 +92,7 @@ def _fit_predict_boosting(x_train, y_train, x_test, n_classes, seed, backend):
                     advice="Use fewer code dims or factors with fewer values, or backend='sklearn'.")
     keys = np.random.default_rng(seed).random((GBT_N_ESTIMATORS, trees_per_stage, n_tree_nodes(GBT_MAX_DEPTH),
                                                x32.shape[1]))
-    _, raw_train, raw_test = boost_classifier(x32, *sort_columns(x32), np.asarray(y_train, dtype=np.int64),
+    _, raw_train, raw_test = boost_classifier(x32, sort_columns(x32), np.asarray(y_train, dtype=np.int64),
                                               int(n_classes), x_test32, GBT_N_ESTIMATORS, float(GBT_LEARNING_RATE),
                                               GBT_MAX_DEPTH, keys)
     if n_classes == 2:  # sklearn: class 1 where the raw prediction is >= 0

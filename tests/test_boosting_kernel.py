@@ -1,7 +1,7 @@
 """The boosting kernel's fast paths against their plain definitions.
 
-`_scan_node` (two features per pass, each feature's first best merged in feature order, a division-free
-screen) against the plain scan written out in Python (features in turn, every candidate evaluated with
+`_scan_node` (block sums two features per pass, each feature's first best merged in feature order, the
+block screen and the division-free screen) against the plain scan written out in Python (features in turn, every candidate evaluated with
 the two divisions, `_takes_over` applied in order), on nodes built to tie: residuals with two values
 (whole runs of equal proxies), duplicated code dims (equal proxies across features, decided by the
 keys), repeated values (no candidate between them) and an odd number of dims. And the threaded stage
@@ -79,7 +79,7 @@ def test_scan_node_equals_the_plain_sequential_scan(seed, n, d, duplicates, two_
     best[kernel.PROXY, 1] = -np.inf
     best_feature[1] = -1
     kernel._scan_node(columns, rows.astype(np.int32), target, 0, hi, float(hi), s_node, keys, reciprocal, 1, best,
-                      best_feature)
+                      best_feature, np.empty((3, 2, n // kernel.BLOCK + 1)))
     expected = sequential_best_split(columns, rows, target, 0, hi, float(hi), s_node, keys)
     if expected is None:
         assert best_feature[1] == -1

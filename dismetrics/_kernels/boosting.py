@@ -55,7 +55,9 @@ FEATURE_THRESHOLD = np.float32(1e-7)
 EPSILON = np.finfo(np.float64).eps
 SAFE_DIVIDE_BELOW = 1e-150
 PROXY_MARGIN = 1e-12
-"""Relative margin of the division-free screen of the scans (its rounding error is below 1e-15)."""
+"""Relative margin of the screens of the scans (their rounding errors are below 1e-15)."""
+BLOCK = 32
+"""Positions per block of a scan's block screen (`_scan_blocks`)."""
 
 # rows of a `best` array (one column per node): the best candidate split found so far
 PROXY, KEY, THRESHOLD, N_LEFT, S_LEFT, SS_LEFT = 0, 1, 2, 3, 4, 5
@@ -83,85 +85,99 @@ def _takes_over(proxy, j, key, proxy_best, feature_best, key_best):
 
 
 @nb.njit(cache=True, nogil=True)
-def _scan_one(columns, rows, target, j, lo, hi, n_node, s_node, reciprocal, floor):
-    """Feature j's first best candidate in the node `rows[j, lo:hi]` among those whose proxy can reach
-    `floor` (the node's best over the earlier features): `(proxy, threshold, n_left, s_left)`, proxy -1.0
-    when there is none. The samples in feature j's order, the running sums in registers.
-
-    A candidate is a sample whose value is above the previous one's by more than FEATURE_THRESHOLD; its
-    proxy `S_l^2 / n_l + S_r^2 / n_r`. Screen: `S_l^2 (1/n_l) + S_r^2 (1/n_r)` from tabulated reciprocals
-    is within a few ulps (relative; both terms are non-negative) of the proxy, so with a cutoff
-    PROXY_MARGIN below the best so far, a candidate it rejects cannot win or tie; every other one is
-    evaluated exactly, with the two divisions (which were most of the scan's time). (The candidate code is
-    written out here and in `_scan_two`: as a function called per sample it made the scan 7x slower.)"""
-    size = hi - lo
-    first = rows[j, lo]
-    last = columns[j, first]
-    s_left = target[first]
-    best = -1.0
-    best_threshold = best_n_left = best_s_left = 0.0
-    cutoff = floor * (1.0 - PROXY_MARGIN)
-    for q in range(lo + 1, hi):
-        i = rows[j, q]
-        v = columns[j, i]
-        if v > last + FEATURE_THRESHOLD:
-            count = q - lo
-            s_right = s_node - s_left
-            if s_left * s_left * reciprocal[count] + s_right * s_right * reciprocal[size - count] >= cutoff:
-                n_left = np.float64(count)
-                proxy = s_left * s_left / n_left + s_right * s_right / (n_node - n_left)
-                if proxy > best:
-                    best, best_n_left, best_s_left = proxy, n_left, s_left
-                    best_threshold = np.float64(last) / 2.0 + np.float64(v) / 2.0
-                    cutoff = max(floor, proxy) * (1.0 - PROXY_MARGIN)
-        s_left += target[i]
-        last = v
-    return best, best_threshold, best_n_left, best_s_left
+def _block_sums(rows, target, j, lo, hi, sums, row):
+    """Pass 1 of a feature's scan of the node `rows[j, lo:hi]`: per block of BLOCK positions (from lo + 1),
+    the running sum `S_l` at its first position and the least and greatest `S_l` over its positions, in
+    `sums[0 / 1 / 2, row, block]` (the sums of `_scan_blocks`, bit for bit: the same additions in the same
+    order)."""
+    s_left = target[rows[j, lo]]
+    block = 0
+    for start in range(lo + 1, hi, BLOCK):
+        stop = min(start + BLOCK, hi)
+        sums[0, row, block] = sums[1, row, block] = sums[2, row, block] = s_left
+        for q in range(start, stop - 1):
+            s_left += target[rows[j, q]]
+            sums[1, row, block] = min(sums[1, row, block], s_left)
+            sums[2, row, block] = max(sums[2, row, block], s_left)
+        s_left += target[rows[j, stop - 1]]
+        block += 1
 
 
 @nb.njit(cache=True, nogil=True)
-def _scan_two(columns, rows, target, ja, jb, lo, hi, n_node, s_node, reciprocal, floor):
-    """`_scan_one` for features ja and jb in one pass (two independent chains the processor overlaps: 15%
-    less time than one after the other)."""
+def _block_sums_two(rows, target, ja, jb, lo, hi, sums):
+    """`_block_sums` of features ja (row 0) and jb (row 1) in one pass: two independent chains of additions
+    the processor overlaps (one feature's pass is bound by the latency of its one addition per sample)."""
+    s_a = target[rows[ja, lo]]
+    s_b = target[rows[jb, lo]]
+    block = 0
+    for start in range(lo + 1, hi, BLOCK):
+        stop = min(start + BLOCK, hi)
+        low_a = high_a = s_a
+        low_b = high_b = s_b
+        sums[0, 0, block] = s_a
+        sums[0, 1, block] = s_b
+        for q in range(start, stop - 1):
+            s_a += target[rows[ja, q]]
+            s_b += target[rows[jb, q]]
+            low_a = min(low_a, s_a)
+            high_a = max(high_a, s_a)
+            low_b = min(low_b, s_b)
+            high_b = max(high_b, s_b)
+        sums[1, 0, block], sums[2, 0, block] = low_a, high_a
+        sums[1, 1, block], sums[2, 1, block] = low_b, high_b
+        s_a += target[rows[ja, stop - 1]]
+        s_b += target[rows[jb, stop - 1]]
+        block += 1
+
+
+@nb.njit(cache=True, nogil=True)
+def _scan_blocks(columns, rows, target, j, lo, hi, n_node, s_node, reciprocal, floor, sums, row):
+    """Pass 2: feature j's first best candidate in the node `rows[j, lo:hi]` among those whose proxy can
+    reach `floor` (the node's best over the earlier features): `(proxy, threshold, n_left, s_left)`,
+    proxy -1.0 when there is none.
+
+    A candidate is a sample whose value is above the previous one's by more than FEATURE_THRESHOLD; its
+    proxy `S_l^2 / n_l + S_r^2 / n_r`. Two screens, each letting through every candidate that could win or
+    tie, so the result is the plain scan's, bit for bit:
+    - per block: from the least and greatest `S_l` of its positions (`_block_sums`), `max S_l^2 / n_min +
+      max S_r^2 / n_r,min` bounds every proxy in it; a block whose bound is below the cutoff (PROXY_MARGIN
+      below the best so far) is skipped whole (most blocks are: the scan costs about the first pass);
+    - per candidate: `S_l^2 (1/n_l) + S_r^2 (1/n_r)` from tabulated reciprocals, within a few ulps of the
+      proxy (both terms are non-negative); below the cutoff, skipped; every other candidate is evaluated
+      exactly, with the two divisions.
+    (Written out in one function: the candidate code as a function called per sample made the scan 7x
+    slower.)"""
     size = hi - lo
-    first_a = rows[ja, lo]
-    first_b = rows[jb, lo]
-    last_a = columns[ja, first_a]
-    last_b = columns[jb, first_b]
-    s_a = target[first_a]
-    s_b = target[first_b]
-    best_a = best_b = -1.0
-    threshold_a = n_a = sl_a = threshold_b = n_b = sl_b = 0.0
-    cutoff_a = cutoff_b = floor * (1.0 - PROXY_MARGIN)
-    for q in range(lo + 1, hi):
-        count = q - lo
-        i_a = rows[ja, q]
-        i_b = rows[jb, q]
-        v_a = columns[ja, i_a]
-        v_b = columns[jb, i_b]
-        if v_a > last_a + FEATURE_THRESHOLD:
-            s_right = s_node - s_a
-            if s_a * s_a * reciprocal[count] + s_right * s_right * reciprocal[size - count] >= cutoff_a:
-                n_left = np.float64(count)
-                proxy = s_a * s_a / n_left + s_right * s_right / (n_node - n_left)
-                if proxy > best_a:
-                    best_a, n_a, sl_a = proxy, n_left, s_a
-                    threshold_a = np.float64(last_a) / 2.0 + np.float64(v_a) / 2.0
-                    cutoff_a = max(floor, proxy) * (1.0 - PROXY_MARGIN)
-        if v_b > last_b + FEATURE_THRESHOLD:
-            s_right = s_node - s_b
-            if s_b * s_b * reciprocal[count] + s_right * s_right * reciprocal[size - count] >= cutoff_b:
-                n_left = np.float64(count)
-                proxy = s_b * s_b / n_left + s_right * s_right / (n_node - n_left)
-                if proxy > best_b:
-                    best_b, n_b, sl_b = proxy, n_left, s_b
-                    threshold_b = np.float64(last_b) / 2.0 + np.float64(v_b) / 2.0
-                    cutoff_b = max(floor, proxy) * (1.0 - PROXY_MARGIN)
-        s_a += target[i_a]
-        s_b += target[i_b]
-        last_a = v_a
-        last_b = v_b
-    return best_a, threshold_a, n_a, sl_a, best_b, threshold_b, n_b, sl_b
+    best = -1.0
+    best_threshold = best_n_left = best_s_left = 0.0
+    cutoff = floor * (1.0 - PROXY_MARGIN)
+    block = 0
+    for start in range(lo + 1, hi, BLOCK):
+        stop = min(start + BLOCK, hi)
+        low, high = sums[1, row, block], sums[2, row, block]
+        right_low, right_high = s_node - low, s_node - high
+        bound = max(low * low, high * high) * reciprocal[start - lo] + \
+            max(right_low * right_low, right_high * right_high) * reciprocal[size - (stop - 1 - lo)]
+        if bound * (1.0 + PROXY_MARGIN) >= cutoff:
+            s_left = sums[0, row, block]
+            last = columns[j, rows[j, start - 1]]
+            for q in range(start, stop):
+                i = rows[j, q]
+                v = columns[j, i]
+                if v > last + FEATURE_THRESHOLD:
+                    count = q - lo
+                    s_right = s_node - s_left
+                    if s_left * s_left * reciprocal[count] + s_right * s_right * reciprocal[size - count] >= cutoff:
+                        n_left = np.float64(count)
+                        proxy = s_left * s_left / n_left + s_right * s_right / (n_node - n_left)
+                        if proxy > best:
+                            best, best_n_left, best_s_left = proxy, n_left, s_left
+                            best_threshold = np.float64(last) / 2.0 + np.float64(v) / 2.0
+                            cutoff = max(floor, proxy) * (1.0 - PROXY_MARGIN)
+                s_left += target[i]
+                last = v
+        block += 1
+    return best, best_threshold, best_n_left, best_s_left
 
 
 @nb.njit(cache=True, nogil=True, inline="always")
@@ -178,25 +194,27 @@ def _merge(best, best_feature, m, j, key, proxy, threshold, n_left, s_left):
 
 
 @nb.njit(cache=True, nogil=True)
-def _scan_node(columns, rows, target, lo, hi, n_node, s_node, node_keys, reciprocal, m, best, best_feature):
+def _scan_node(columns, rows, target, lo, hi, n_node, s_node, node_keys, reciprocal, m, best, best_feature, sums):
     """The best split of node `m`, whose samples are `rows[j, lo:hi]` in feature j's sorted order (the root:
     every sample in the global sort order; below it, the node's segment of the stable partition).
 
     The plain scan visits the features in turn, each one's samples in order, and a candidate (a value above
     the previous one by more than FEATURE_THRESHOLD) replaces the node's best by `_takes_over` on its
-    proxy `S_l^2 / n_l + S_r^2 / n_r`. The same result here: the features two at a time (`_scan_two`),
-    each one's first best candidate merged in feature order (`_merge`), the screened-out candidates
-    skipped (`_scan_one`); the sum of squares `SS_l` of the winner recomputed afterwards over its
-    samples, in the scan's order. Same splits as the plain scan, bit for bit."""
+    proxy `S_l^2 / n_l + S_r^2 / n_r`. The same result here: per feature its first best candidate among
+    those that can reach the best so far (`_scan_blocks`, after the block sums of `_block_sums_two`, two
+    features per pass), merged in feature order (`_merge`); the sum of squares `SS_l` of the winner
+    recomputed afterwards over its samples, in the scan's order. Same splits as the plain scan, bit for
+    bit. `sums` is a `(3, 2, blocks)` buffer."""
     d = rows.shape[0]
-    for j in range(0, d - 1, 2):
-        pa, ta, na, sa, pb, tb, nb_, sb = _scan_two(columns, rows, target, j, j + 1, lo, hi, n_node, s_node, reciprocal,
-                                                   best[PROXY, m])
-        _merge(best, best_feature, m, j, node_keys[j], pa, ta, na, sa)
-        _merge(best, best_feature, m, j + 1, node_keys[j + 1], pb, tb, nb_, sb)
-    if d % 2 == 1:
-        pa, ta, na, sa = _scan_one(columns, rows, target, d - 1, lo, hi, n_node, s_node, reciprocal, best[PROXY, m])
-        _merge(best, best_feature, m, d - 1, node_keys[d - 1], pa, ta, na, sa)
+    for j in range(0, d, 2):
+        if j + 1 < d:
+            _block_sums_two(rows, target, j, j + 1, lo, hi, sums)
+        else:
+            _block_sums(rows, target, j, lo, hi, sums, 0)
+        for row in range(min(2, d - j)):
+            proxy, threshold, n_left, s_left = _scan_blocks(columns, rows, target, j + row, lo, hi, n_node, s_node,
+                                                            reciprocal, best[PROXY, m], sums, row)
+            _merge(best, best_feature, m, j + row, node_keys[j + row], proxy, threshold, n_left, s_left)
     _winner_sum_of_squares(rows, target, lo, best, best_feature, m)
 
 
@@ -237,7 +255,7 @@ def _grow_tree(x, columns, order, target, max_depth, keys, reciprocal, ws):
     segment `seg_lo[m]:seg_hi[m]` of `part` (int32 `(d, n)`, the same offsets in every feature's row), the
     stable partition of the sort order by node, so each node is scanned on its own (`_scan_node`).
     `columns` is `x` transposed, `(d, n)`."""
-    _, node_of, feature, threshold, decrease, part, part_next, best, best_feature, _, _, _ = ws
+    _, node_of, feature, threshold, decrease, part, part_next, best, best_feature, _, _, _, sums, _ = ws
     n, d = x.shape
     n_nodes = feature.shape[0]
     node_n = np.zeros(n_nodes)
@@ -273,7 +291,7 @@ def _grow_tree(x, columns, order, target, max_depth, keys, reciprocal, ws):
         for m in range(first, last):
             if splittable[m]:
                 _scan_node(columns, order if depth == 0 else part, target, seg_lo[m], seg_hi[m], node_n[m], node_s[m],
-                           keys[m], reciprocal, m, best, best_feature)
+                           keys[m], reciprocal, m, best, best_feature, sums)
         for m in range(first, last):
             j = best_feature[m]
             if not splittable[m] or j < 0 or best[THRESHOLD, m] == np.inf:
@@ -325,24 +343,17 @@ def prepare(x):
 
 
 @nb.njit(cache=True, nogil=True)
-def workspace(n, d, n_nodes):
+def workspace(n, d, n_nodes, n_test):
     """The buffers one thread needs to grow trees: the residual of a tree `(n,)`, the leaf of each sample
     (int32: read by every partition, it stays in the fastest cache),
     the tree (feature, threshold, impurity decrease per node), the two int32 `(d, n)` partitions of the
-    sort order, the best split of each node (`best` `(BEST_FIELDS, n_nodes)`, `best_feature`), and the
-    sums, weights and values of the leaves."""
+    sort order, the best split of each node (`best` `(BEST_FIELDS, n_nodes)`, `best_feature`), the sums,
+    weights and values of the leaves, the block sums of the scans (`_block_sums`), and the node of each of
+    the `n_test` test points."""
     return (np.empty(n), np.empty(n, dtype=np.int32), np.empty(n_nodes, dtype=np.int64), np.empty(n_nodes),
             np.zeros(n_nodes), np.empty((d, n), dtype=np.int32), np.empty((d, n), dtype=np.int32),
             np.empty((BEST_FIELDS, n_nodes)), np.empty(n_nodes, dtype=np.int64), np.empty(n_nodes), np.empty(n_nodes),
-            np.empty(n_nodes))
-
-
-@nb.njit(cache=True, nogil=True)
-def _leaf_of(x_row, feature, threshold):
-    m = 0
-    while feature[m] >= 0:
-        m = 2 * m + 1 + np.int64(np.float64(x_row[feature[m]]) > threshold[m])
-    return m
+            np.empty(n_nodes), np.empty((3, 2, n // BLOCK + 1)), np.empty(n_test, dtype=np.int64))
 
 
 @nb.njit(cache=True, nogil=True)
@@ -371,13 +382,25 @@ def probabilities(raw, out, top, total):
 
 
 @nb.njit(cache=True, nogil=True)
-def _add_tree(raw, raw_test, x_test, node_of, feature, threshold, value, learning_rate):
+def _add_tree(raw, raw_test, x_test, node_of, node_test, feature, threshold, value, learning_rate):
     """Move the raw predictions by `learning_rate` times the tree's leaf values: the training points
-    through their recorded leaves, the test points routed through the tree."""
+    through their recorded leaves, the test points routed through the tree level by level (branch-free:
+    a point at a leaf stays there)."""
     for i in range(raw.shape[0]):
         raw[i] += learning_rate * value[node_of[i]]
-    for i in range(x_test.shape[0]):
-        raw_test[i] += learning_rate * value[_leaf_of(x_test[i], feature, threshold)]
+    n_test = x_test.shape[0]
+    for i in range(n_test):
+        node_test[i] = 0
+    depth = 0
+    while 2 ** (depth + 1) - 1 < feature.shape[0]:
+        for i in range(n_test):
+            m = node_test[i]
+            j = feature[m]
+            child = 2 * m + 1 + np.int64(np.float64(x_test[i, max(j, 0)]) > threshold[m])
+            node_test[i] = child if j >= 0 else m
+        depth += 1
+    for i in range(n_test):
+        raw_test[i] += learning_rate * value[node_test[i]]
 
 
 @nb.njit(cache=True, nogil=True)
@@ -388,7 +411,7 @@ def fit_classes(x, columns, order, x_test, target, proba, raw, raw_test, k_start
     features / impurity decreases stored in row k of `features` / `decreases` (`add_importance` adds them
     in the serial order). The classes of one stage touch disjoint rows, so several calls may run at
     once, each with its own `ws` (`workspace`)."""
-    residual, node_of, feature, threshold, decrease, _, _, _, _, numerator, denominator, value = ws
+    residual, node_of, feature, threshold, decrease, _, _, _, _, numerator, denominator, value, _, node_test = ws
     n = x.shape[0]
     t_count = raw.shape[0]
     n_classes = 2 if t_count == 1 else t_count
@@ -405,7 +428,7 @@ def fit_classes(x, columns, order, x_test, target, proba, raw, raw_test, k_start
             denominator[node_of[i]] += p * (1.0 - p)
         for m in range(value.shape[0]):
             value[m] = 0.0 if abs(denominator[m]) < SAFE_DIVIDE_BELOW else scale * numerator[m] / denominator[m]
-        _add_tree(raw[k], raw_test[k], x_test, node_of, feature, threshold, value, learning_rate)
+        _add_tree(raw[k], raw_test[k], x_test, node_of, node_test, feature, threshold, value, learning_rate)
         features[k, :] = feature
         decreases[k, :] = decrease
 
@@ -474,7 +497,7 @@ def boost_classifier(x, order, y, n_classes, x_test, n_estimators, learning_rate
     raw, raw_test, target = start_classifier(y, n_classes, x_test.shape[0])
     t_count = raw.shape[0]
     columns, reciprocal = prepare(x)
-    ws = workspace(n, d, n_nodes)
+    ws = workspace(n, d, n_nodes, x_test.shape[0])
     proba = np.empty((t_count, n))
     top = np.empty(n)
     total = np.empty(n)
@@ -494,7 +517,7 @@ def fit_regression_stage(x, columns, order, x_test, y, raw, raw_test, stage_keys
                          ws, features, decreases):
     """One stage of a regressor: a tree on the residual `y - raw`, its leaf means added to the predictions;
     its split features / impurity decreases in row 0 of `features` / `decreases`."""
-    residual, node_of, feature, threshold, decrease, _, _, _, _, sums, counts, value = ws
+    residual, node_of, feature, threshold, decrease, _, _, _, _, sums, counts, value, _, node_test = ws
     n = x.shape[0]
     for i in range(n):
         residual[i] = y[i] - raw[i]
@@ -506,7 +529,7 @@ def fit_regression_stage(x, columns, order, x_test, y, raw, raw_test, stage_keys
         counts[node_of[i]] += 1.0
     for m in range(value.shape[0]):
         value[m] = sums[m] / counts[m] if counts[m] > 0 else 0.0
-    _add_tree(raw, raw_test, x_test, node_of, feature, threshold, value, learning_rate)
+    _add_tree(raw, raw_test, x_test, node_of, node_test, feature, threshold, value, learning_rate)
     features[0, :] = feature
     decreases[0, :] = decrease
 
@@ -527,7 +550,7 @@ def boost_regressor(x, order, y, x_test, n_estimators, learning_rate, max_depth,
     n_nodes = 2 ** (max_depth + 1) - 1
     raw, raw_test = start_regressor(y, x_test.shape[0])
     columns, reciprocal = prepare(x)
-    ws = workspace(n, d, n_nodes)
+    ws = workspace(n, d, n_nodes, x_test.shape[0])
     features = np.empty((1, n_nodes), dtype=np.int64)
     decreases = np.empty((1, n_nodes))
     importance = np.zeros(d)

@@ -123,7 +123,7 @@ def _workspace(fits) -> tuple:
     n, d = fits[0].samples.x.shape
     if len({fit.n_nodes for fit in fits}) != 1:
         raise ValueError("the fits run together must have the same max_depth (they share the threads' workspaces)")
-    return workspace(n, d, fits[0].n_nodes)
+    return workspace(n, d, fits[0].n_nodes, fits[0].samples.x_test.shape[0])
 
 
 def run_fits(fits: list[_Fit], n_threads: int) -> None:

@@ -13,10 +13,12 @@ where it stopped: training resumes from its last checkpoint (every `CHECKPOINT_E
 finished model is reused, and scores computed with the same settings are reused; it says which, and
 why when it has to restart a model from step 0.
 
-The scoring sizes are reduced so that the whole run fits the budget (`QUICKSTART_SIZES`); they are
-written into every scores table, and `dismetrics score` at the reference sizes rescores the same dirs.
-Scoring goes through `evaluate`'s representation table (`dismetrics.table`): each dSprites image is encoded
-at most once per model, whatever the metrics and repeats draw.
+It scores at the reference sizes (`QUICKSTART_SIZES`: 10,000 / 5,000 points, the intervention scores'
+10,000 / 5,000 points and votes), through a representation table per model (`dismetrics.table`): every
+one of dSprites' 737,280 images is encoded once, and every metric and repeat looks its codes up. The
+control's images are encoded while the beta-VAE trains (training runs on one core; the other only renders
+the next batches, well under 1% of its time); the beta-VAE's on all cores after training. DCI runs on all
+cores too (its threads never wait for each other), every other metric on one thread.
 """
 
 from __future__ import annotations
@@ -30,37 +32,33 @@ from pathlib import Path
 __all__ = ["QUICKSTART_SIZES", "REFERENCE_SECONDS", "CHECKPOINT_EVERY", "estimate_seconds", "run_quickstart", "main"]
 
 QUICKSTART_SIZES = {
-    "n": 3_000,
-    "n_test": 1_500,
+    "n": 10_000,
+    "n_test": 5_000,
     "repeats": 3,
     "exclude": ["dci_es"],
-    "metric_params": {"beta_vae": {"n_train": 200, "n_eval": 100},
-                      "factor_vae": {"n_train": 500, "n_eval": 250, "n_variance": 3_000}},
+    "metric_params": {},
 }
-"""Scoring sizes of the quickstart (the reference sizes are 10,000 / 5,000 points and 10,000 / 5,000 votes).
-The intervention scores encode batches of 64 images per point (the beta-VAE score two of them): on 2
-CPU cores that forward pass is most of the scoring time, hence their small samples (beta-VAE score:
-200 / 100 points, its accuracy to about +-0.05 per repeat; FactorVAE score: 500 / 250 votes; 3 repeats
-give the error bars).
-
-Why not the reference sizes (10,000 / 5,000 points, 10,000 / 5,000 / 10,000 votes), now that the
-representation table encodes each image once: one repeat at those sizes draws 2.89 million images, 98.0% of
-dSprites' 737,280 distinct ones (measured: `dismetrics.table.planned_observations` and a counting table), so
-every model costs one encode of the whole data set, about 160 s at the 4,600 images/s the conv encoder runs on
-2 cores (issue 18), 320 s for the two models. With 170 s of training, the metrics and the rest, that leaves no
-room under 10 minutes for the first install. At these sizes the table encodes about 225,000 distinct images
-per model instead of the 281,700 drawn (3 repeats; 224,516 measured for the intervention scores and MIG)."""
+"""Scoring sizes of the quickstart: the reference sizes of `evaluate` (disentanglement_lib's: 10,000 / 5,000
+points; the beta-VAE score 10,000 / 5,000 points of batches of 64 pairs, the FactorVAE score 10,000 / 5,000
+votes from 10,000 points for the variances), 3 repeats for the error bars, every metric but DCI-ES
+(minutes on its own). One repeat at these sizes draws 2.89 million images, 98.0% of dSprites' 737,280
+distinct ones, so each model's table is filled whole (one encode of the data set, about 117 s at the
+6,300 images/s the conv encoder runs on 2 quiet cores, 205 s on one)."""
 CHECKPOINT_EVERY = 100
 """Training checkpoints this often (steps): an interrupted run loses at most this many steps."""
-REFERENCE_SECONDS = {"train_step": 0.085, "score_model": 65.0, "other": 20.0}
-"""Seconds on 2 CPU cores with nothing else running, at QUICKSTART_SIZES, with the quickstart's one thread
-(`run_quickstart`): per training step of the beta-VAE (the other core renders the next batches),
-to score one model (every repeat; the mean of the trained model and the control), and the rest
-(imports, the data set, the report). The estimate printed at the start scales them by the number of
-steps; after the first training steps it is redone with the rate measured here."""
+REFERENCE_SECONDS = {"train_step": 0.085, "encode_one_core": 205.0, "encode_all_cores": 117.0, "metrics_model": 40.0,
+                     "other": 20.0}
+"""Seconds on 2 CPU cores with nothing else running, with the quickstart's threads (`run_quickstart`): per
+training step of the beta-VAE (one thread; the other core renders the next batches), to encode the whole
+data set on one core (the control's, while the beta-VAE trains) and on all cores (the beta-VAE's), the
+metrics of one model at `QUICKSTART_SIZES` (every repeat; DCI on all cores, 14 s of it), and the rest
+(imports, the data set, the report). The estimate printed at the start scales the training by the number
+of steps; after the first training steps it is redone with the rate measured here."""
 CALIBRATION_STEPS = 30
 """The rate here is measured over this many training steps, after WARMUP_STEPS, and the estimate redone."""
 WARMUP_STEPS = 10
+DSPRITES_IMAGES = 737_280
+"""Distinct images of dSprites (3 x 6 x 40 x 32 x 32)."""
 SCORES_SETTINGS_FILE = "quickstart_scores.json"
 """Name of the file, beside `quickstart_scores.csv` in each model dir, with what those scores were computed from."""
 
@@ -80,25 +78,41 @@ def _minutes(seconds: float) -> str:
     return f"{seconds:.0f} s" if seconds < 90 else f"{seconds / 60:.1f} min"
 
 
+def _fills_whole(sizes: dict) -> bool:
+    """Whether scoring at `sizes` draws at least as many images as dSprites has (then each model's table
+    is filled whole, at once; otherwise `evaluate` encodes the images it draws, once each)."""
+    from dismetrics.table import planned_observations
+
+    return planned_observations("all", sizes.get("exclude", ()), n=sizes["n"], n_test=sizes["n_test"],
+                                repeats=sizes["repeats"], metric_params=sizes.get("metric_params")) >= DSPRITES_IMAGES
+
+
 def estimate_seconds(steps_to_train: dict[str, int], models_to_score: int, *, seconds_per_step: float | None = None,
                      sizes: dict | None = None) -> dict[str, float]:
-    """The time the quickstart expects: `{"train", "score", "other", "total"}` in seconds.
+    """The time the quickstart expects: `{"train", "encode", "metrics", "score", "other", "total"}` in seconds
+    (`score` is `encode + metrics`).
 
-    From `REFERENCE_SECONDS` (2 quiet CPU cores, at `QUICKSTART_SIZES`); with
-    `seconds_per_step` measured here, training takes that rate and scoring is scaled by the same
-    ratio to the reference (the machine's speed, as far as one rate can tell). Other sizes scale the
-    scoring time by their repeats and points."""
+    From `REFERENCE_SECONDS` (2 quiet CPU cores, at `QUICKSTART_SIZES`): the first model to score has its
+    images encoded on one core while the training runs (only what outlasts the training counts), every other
+    one on all cores. With `seconds_per_step` measured here, training takes that rate and the rest is scaled
+    by the same ratio to the reference (the machine's speed, as far as one rate can tell). Other sizes scale
+    the metrics by their repeats and points; sizes too small to fill the tables whole encode nothing
+    up front."""
     reference = REFERENCE_SECONDS
+    sizes = QUICKSTART_SIZES if sizes is None else sizes
     speed = 1.0 if seconds_per_step is None else seconds_per_step / reference["train_step"]
     per_step = reference["train_step"] if seconds_per_step is None else seconds_per_step
-    scale = 1.0
-    if sizes is not None and sizes is not QUICKSTART_SIZES:
-        scale = (sizes.get("repeats", 3) / QUICKSTART_SIZES["repeats"]) * (
-            (sizes.get("n", 1) + sizes.get("n_test", 0)) / (QUICKSTART_SIZES["n"] + QUICKSTART_SIZES["n_test"]))
+    scale = (sizes.get("repeats", 3) / QUICKSTART_SIZES["repeats"]) * (
+        (sizes.get("n", 1) + sizes.get("n_test", 0)) / (QUICKSTART_SIZES["n"] + QUICKSTART_SIZES["n_test"]))
     train = per_step * sum(max(0, s) for s in steps_to_train.values())
-    score = reference["score_model"] * models_to_score * speed * scale
+    encode = 0.0
+    if models_to_score > 0 and (sizes is QUICKSTART_SIZES or _fills_whole(sizes)):
+        overlapped = max(0.0, reference["encode_one_core"] * speed - train) if train > 0 else reference["encode_all_cores"] * speed
+        encode = overlapped + reference["encode_all_cores"] * speed * (models_to_score - 1)
+    metrics = reference["metrics_model"] * models_to_score * speed * scale
     other = reference["other"]
-    return {"train": train, "score": score, "other": other, "total": train + score + other}
+    return {"train": train, "encode": encode, "metrics": metrics, "score": encode + metrics, "other": other,
+            "total": train + encode + metrics + other}
 
 
 def _thread_count() -> int:
@@ -229,13 +243,64 @@ def run_quickstart(out="dismetrics-quickstart", *, steps: int = 2_000, seed: int
         return _run_quickstart(out, steps=steps, seed=seed, progress=progress, sizes=sizes)
 
 
+class _BackgroundFill:
+    """Fill a representation table in a thread (the control's, while the beta-VAE trains): torch and numpy
+    release the GIL, so it runs on the core the training leaves to the batch renderer."""
+
+    def __init__(self, table, name: str) -> None:
+        import threading
+
+        self.table, self.name, self.error, self.seconds = table, name, None, 0.0
+        self.thread = threading.Thread(target=self._run, name=f"quickstart-fill-{name}", daemon=True)
+        self.thread.start()
+
+    def _run(self) -> None:
+        begun = time.perf_counter()
+        try:
+            self.table.fill()
+        except BaseException as error:  # noqa: BLE001 - re-raised by wait()
+            self.error = error
+        self.seconds = time.perf_counter() - begun
+
+    def wait(self):
+        self.thread.join()
+        if self.error is not None:
+            raise self.error
+        return self.table
+
+
+def _score(table, sampler, sizes: dict, seed: int, progress):
+    """`evaluate` of every metric at `sizes` from a filled (or lazily filled) table: DCI with all cores (its
+    threads never wait for each other), the others on the quickstart's one thread (`run_quickstart`). The
+    rows are those of one `evaluate` call over all the metrics: each metric's sample is drawn from the same
+    seeds, whichever call computes it."""
+    import pandas as pd
+
+    from dismetrics._parallel import capped_threads
+    from dismetrics.evaluate import _by_kind, _select, evaluate
+
+    names = _select("all", sizes["exclude"])
+    common = dict(n=sizes["n"], n_test=sizes["n_test"], repeats=sizes["repeats"], random_state=seed,
+                  metric_params=sizes["metric_params"], progress=progress)
+    rest = [name for name in names if name != "dci"]
+    frames = [evaluate(table, sampler, rest, **common)] if rest else []
+    if "dci" in names:
+        with capped_threads(os.cpu_count() or 1):
+            frames.append(evaluate(table, sampler, ["dci"], **common))
+    frame = pd.concat(frames, ignore_index=True)
+    order = {name: position for position, name in enumerate(sum(_by_kind(names).values(), []))}  # evaluate's order
+    return frame.sort_values(["repeat", "metric"], key=lambda column: column.map(order) if column.name == "metric"
+                             else column, kind="stable").reset_index(drop=True)
+
+
 def _run_quickstart(out, *, steps: int, seed: int, progress: bool | None, sizes: dict | None) -> Path:
+    from dismetrics._parallel import capped_threads
     from dismetrics.data import get_sampler
-    from dismetrics.evaluate import evaluate
     from dismetrics.modeldir import atomic_write_text
     from dismetrics.report import summary_text, write_report
     from dismetrics.representation import as_representation
     from dismetrics.scoring import ScoreOutcome, scores_table
+    from dismetrics.table import RepresentationTable
 
     started = time.perf_counter()
     sizes = dict(QUICKSTART_SIZES if sizes is None else sizes)
@@ -250,15 +315,18 @@ def _run_quickstart(out, *, steps: int, seed: int, progress: bool | None, sizes:
     estimate = estimate_seconds({name: plan[0] for name, plan in plans.items()}, to_score, sizes=sizes)
     cores = os.cpu_count() or 1
     _say(f"expected: about {_minutes(estimate['total'])} on 2 CPU cores with nothing else running (training "
-         f"{_minutes(estimate['train'])}, scoring {_minutes(estimate['score'])}, the rest {_minutes(estimate['other'])}); "
-         f"this machine has {cores} core{'s' if cores != 1 else ''}, used with {_thread_count()} thread(s); the estimate "
-         f"is redone after {CALIBRATION_STEPS + WARMUP_STEPS} training steps")
+         f"{_minutes(estimate['train'])}, encoding the data set {_minutes(estimate['encode'])} beyond that, the metrics "
+         f"{_minutes(estimate['metrics'])}, the rest {_minutes(estimate['other'])}); this machine has {cores} "
+         f"core{'s' if cores != 1 else ''}, training with {_thread_count()} thread(s); the estimate is redone after "
+         f"{CALIBRATION_STEPS + WARMUP_STEPS} training steps")
     sampler = get_sampler("dsprites")
     _say(f"procedural dSprites: {len(sampler.factor_sizes)} factors, sizes {list(sampler.factor_sizes)}")
-    outcomes = []
-    for name, spec in runs.items():
+    whole = _fills_whole(sizes)
+    configs, tables, fills = {}, {}, {}
+    # the control first (one step): its images are encoded while the beta-VAE trains
+    for name in ("untrained", "beta_vae"):
         path = out / name
-        spec = dict(spec)
+        spec = dict(runs[name])
         model, run_steps = spec.pop("model"), spec.pop("steps")
         to_train, message = plans[name]
         _say(message)
@@ -266,21 +334,40 @@ def _run_quickstart(out, *, steps: int, seed: int, progress: bool | None, sizes:
         if to_train >= 2 * (CALIBRATION_STEPS + WARMUP_STEPS):
             callbacks.append(_Calibration(run_steps, to_score, sizes))
         begun = time.perf_counter()
-        config = _train(name, path, model, run_steps, seed, spec, sampler, progress, callbacks)
+        config = configs[name] = _train(name, path, model, run_steps, seed, spec, sampler, progress, callbacks)
         recon = config.get("recon_error_heldout")
         recon_text = f"{recon:.1f}" if isinstance(recon, (int, float)) else "not recorded"
         _say(f"  {name} ready in {time.perf_counter() - begun:.0f} s; held-out reconstruction error {recon_text}")
+        if _stored_scores(path, _scores_settings(config, sizes, seed)) is None:
+            tables[name] = RepresentationTable(as_representation(path), sampler, progress=progress if name == "beta_vae"
+                                               else False)
+            if whole and name == "untrained" and plans["beta_vae"][0] > 0:
+                _say(f"encoding the {DSPRITES_IMAGES:,} dSprites images with the untrained control while the beta-VAE "
+                     "trains (on the core the training leaves free)")
+                fills[name] = _BackgroundFill(tables[name], name)
+    outcomes = []
+    for name in runs:
+        path = out / name
+        config = configs[name]
         settings = _scores_settings(config, sizes, seed)
         frame = _stored_scores(path, settings)
         if frame is not None:
             _say(f"scores of {name} found in {path / 'quickstart_scores.csv'} (same model, sizes and seed): reusing them")
         else:
+            table = tables[name]
+            if name in fills:
+                fills[name].wait()
+                _say(f"  the control's images were encoded in {fills[name].seconds:.0f} s")
+            elif whole:
+                begun = time.perf_counter()
+                _say(f"encoding the {DSPRITES_IMAGES:,} dSprites images with {name} (all cores)")
+                with capped_threads(cores):
+                    table.fill()
+                _say(f"  encoded in {time.perf_counter() - begun:.0f} s")
             begun = time.perf_counter()
             _say(f"scoring {name}: every metric but {', '.join(sizes['exclude'])}, {sizes['repeats']} repeats, "
                  f"n = {sizes['n']:,} (+ {sizes['n_test']:,} test points)")
-            frame = evaluate(as_representation(path), sampler, "all", exclude=sizes["exclude"], n=sizes["n"],
-                             n_test=sizes["n_test"], repeats=sizes["repeats"], random_state=seed,
-                             metric_params=sizes["metric_params"], progress=progress)
+            frame = _score(table, sampler, sizes, seed, progress)
             atomic_write_text(path / "quickstart_scores.csv", frame.to_csv(index=False))
             atomic_write_text(path / SCORES_SETTINGS_FILE, json.dumps(settings, indent=1, sort_keys=True) + "\n")
             _say(f"  done in {time.perf_counter() - begun:.0f} s")

@@ -70,8 +70,61 @@ def test_estimate():
 
     reference = estimate_seconds({"beta_vae": 2000, "untrained": 1}, 2)
     assert reference["train"] == pytest.approx(2001 * REFERENCE_SECONDS["train_step"])
+    # the control is encoded on one core during the training (what outlasts it counts), the beta-VAE on all cores
+    assert reference["encode"] == pytest.approx(max(0.0, REFERENCE_SECONDS["encode_one_core"] - reference["train"])
+                                                + REFERENCE_SECONDS["encode_all_cores"])
+    assert reference["score"] == pytest.approx(reference["encode"] + 2 * REFERENCE_SECONDS["metrics_model"])
     assert reference["total"] < 10 * 60 - 70  # the promise: 10 minutes on 2 cores with the first install (about 66 s)
-    slower = estimate_seconds({"beta_vae": 1000}, 2, seconds_per_step=2 * REFERENCE_SECONDS["train_step"],
+    slower = estimate_seconds({"beta_vae": 2000, "untrained": 1}, 2, seconds_per_step=2 * REFERENCE_SECONDS["train_step"],
                               sizes=QUICKSTART_SIZES)
-    assert slower["score"] == pytest.approx(2 * reference["score"]) and slower["train"] == pytest.approx(reference["train"] * 2000 / 2001)
+    assert slower["score"] == pytest.approx(2 * reference["score"]) and slower["train"] == pytest.approx(2 * reference["train"])
+    nothing_to_train = estimate_seconds({}, 1)
+    assert nothing_to_train["encode"] == REFERENCE_SECONDS["encode_all_cores"]
+    toy = estimate_seconds({}, 1, sizes={"n": 300, "n_test": 150, "repeats": 3, "exclude": [], "metric_params": {
+        "beta_vae": {"n_train": 40, "n_eval": 20}, "factor_vae": {"n_train": 40, "n_eval": 20, "n_variance": 300}}})
+    assert toy["encode"] == 0.0  # too few draws to fill the table whole: evaluate encodes what it draws
     assert estimate_seconds({}, 0)["total"] == REFERENCE_SECONDS["other"]
+
+
+def test_scoring_dci_apart_gives_the_rows_of_one_evaluate_call():
+    # The quickstart runs DCI in its own evaluate call (with all cores) and the rest on one thread: the same
+    # samples (each repeat's seed), the same values, in evaluate's order.
+    from dismetrics.data import get_sampler
+    from dismetrics.evaluate import evaluate
+    from dismetrics.table import RepresentationTable
+    from dismetrics_models.quickstart import _score
+
+    sampler = get_sampler("dsprites")
+
+    def encoder(images):
+        return images.reshape(len(images), -1)[:, ::400].astype(float)
+
+    sizes = {"n": 300, "n_test": 150, "repeats": 2, "exclude": ["dci_es", "infom", "infoc", "infoe"],
+             "metric_params": {"beta_vae": {"n_train": 40, "n_eval": 20}, "factor_vae": {"n_train": 40, "n_eval": 20,
+                                                                                        "n_variance": 300},
+                               "dci": {"n_estimators": 10}}}
+    one = evaluate(RepresentationTable(encoder, sampler), sampler, "all", exclude=sizes["exclude"], n=300, n_test=150,
+                   repeats=2, random_state=0, metric_params=sizes["metric_params"], progress=False)
+    apart = _score(RepresentationTable(encoder, sampler), sampler, sizes, 0, False)
+    columns = ["metric", "repeat", "seed", "value"]
+    assert "dci" in set(one["metric"]) and one[columns].equals(apart[columns])
+
+
+def test_background_fill_fills_the_table_and_reraises():
+    import numpy as np
+
+    from dismetrics.data import FactorGrid
+    from dismetrics.table import RepresentationTable
+    from dismetrics_models.quickstart import _BackgroundFill
+
+    sampler = FactorGrid([4, 5])
+    filled = _BackgroundFill(RepresentationTable(lambda x: 2.0 * x, sampler), "grid").wait()
+    assert filled.n_filled == 20
+    index = np.arange(20)
+    assert np.array_equal(filled.lookup(index)[0], RepresentationTable(lambda x: 2.0 * x, sampler).fill().lookup(index)[0])
+
+    def broken(x):
+        raise RuntimeError("encoder failed")
+
+    with pytest.raises(RuntimeError, match="encoder failed"):
+        _BackgroundFill(RepresentationTable(broken, sampler), "broken").wait()

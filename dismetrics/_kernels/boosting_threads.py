@@ -44,6 +44,10 @@ class _Fit:
 
     n_items = 1
     trees_per_stage = 1
+    features: np.ndarray
+    """`(trees per stage, nodes)` int64: the feature split at each node of the stage's trees."""
+    decreases: np.ndarray
+    """`(trees per stage, nodes)`: the weighted impurity decrease of each node's split."""
 
     def __init__(self, samples: SharedSamples, n_estimators: int, learning_rate: float, max_depth: int,
                  keys: np.ndarray) -> None:
@@ -144,7 +148,8 @@ def run_fits(fits: list[_Fit], n_threads: int) -> None:
         return
     lock = threading.Condition()
     ready: list[tuple[_Fit, int]] = []
-    state = {"running": len(fits), "error": None}
+    running = [len(fits)]  # fits not yet at their last stage
+    errors: list[BaseException] = []
     for fit in fits:
         fit.begin_stage()
         fit.pending = fit.n_items
@@ -153,9 +158,9 @@ def run_fits(fits: list[_Fit], n_threads: int) -> None:
     def take():
         """The next item (of the fit with the most trees left), or None when all is done or failed."""
         with lock:
-            while not ready and state["running"] > 0 and state["error"] is None:
+            while not ready and running[0] > 0 and not errors:
                 lock.wait()
-            if state["error"] is not None or not ready:
+            if errors or not ready:
                 return None
             index = max(range(len(ready)), key=lambda r: (ready[r][0].trees_left, -r))
             return ready.pop(index)
@@ -179,11 +184,11 @@ def run_fits(fits: list[_Fit], n_threads: int) -> None:
                         fit.pending = fit.n_items
                         ready.extend((fit, i) for i in range(fit.n_items))
                     else:
-                        state["running"] -= 1
+                        running[0] -= 1
                     lock.notify_all()
         except BaseException as error:  # noqa: BLE001 - re-raised in the calling thread
             with lock:
-                state["error"] = error
+                errors.append(error)
                 lock.notify_all()
 
     threads = [threading.Thread(target=worker, name=f"dismetrics-boosting-{t}", daemon=True) for t in range(n_threads)]
@@ -191,5 +196,5 @@ def run_fits(fits: list[_Fit], n_threads: int) -> None:
         thread.start()
     for thread in threads:
         thread.join()
-    if state["error"] is not None:
-        raise state["error"]
+    if errors:
+        raise errors[0]

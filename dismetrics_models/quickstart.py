@@ -46,14 +46,18 @@ distinct ones, so each model's table is filled whole (one encode of the data set
 6,300 images/s the conv encoder runs on 2 quiet cores, 205 s on one)."""
 CHECKPOINT_EVERY = 100
 """Training checkpoints this often (steps): an interrupted run loses at most this many steps."""
-REFERENCE_SECONDS = {"train_step": 0.085, "encode_one_core": 205.0, "encode_all_cores": 117.0, "metrics_model": 40.0,
-                     "other": 20.0}
-"""Seconds on 2 CPU cores with nothing else running, with the quickstart's threads (`run_quickstart`): per
-training step of the beta-VAE (one thread; the other core renders the next batches), to encode the whole
-data set on one core (the control's, while the beta-VAE trains) and on all cores (the beta-VAE's), the
-metrics of one model at `QUICKSTART_SIZES` (every repeat; DCI on all cores, 14 s of it), and the rest
-(imports, the data set, the report). The estimate printed at the start scales the training by the number
-of steps; after the first training steps it is redone with the rate measured here."""
+REFERENCE_SECONDS = {"train_step": 0.124, "calibration_step": 0.154, "encode_one_core": 270.0,
+                     "encode_all_cores": 117.0, "metrics_model": 42.5, "other": 15.0}
+"""Seconds on 2 CPU cores with nothing else running, with the quickstart's threads (`run_quickstart`),
+measured in a fresh clone on 2026-12-07 (the whole run 486 s): per training step of the beta-VAE, on
+average over its 2,000 steps (one thread, beside the control's table being filled on the other core: 0.085
+alone), and over the calibration steps (`CALIBRATION_STEPS` after `WARMUP_STEPS`: the first steps are the
+slowest); to encode the whole data set on the core the training leaves (the control's: 313 s, of which
+what outlasts the training shares the cores with the beta-VAE's fill: 270 s is what fits the run) and on
+all cores (the beta-VAE's); the metrics of one model at `QUICKSTART_SIZES` (every repeat; DCI on all cores:
+52 s for the beta-VAE, 33 s for the control); and the rest (imports, the data set, the report). The
+estimate printed at the start scales the training by the number of steps; after the calibration steps it
+is redone with the rate measured here against `calibration_step`."""
 CALIBRATION_STEPS = 30
 """The rate here is measured over this many training steps, after WARMUP_STEPS, and the estimate redone."""
 WARMUP_STEPS = 10
@@ -94,14 +98,14 @@ def estimate_seconds(steps_to_train: dict[str, int], models_to_score: int, *, se
 
     From `REFERENCE_SECONDS` (2 quiet CPU cores, at `QUICKSTART_SIZES`): the first model to score has its
     images encoded on one core while the training runs (only what outlasts the training counts), every other
-    one on all cores. With `seconds_per_step` measured here, training takes that rate and the rest is scaled
-    by the same ratio to the reference (the machine's speed, as far as one rate can tell). Other sizes scale
+    one on all cores. With `seconds_per_step` measured here over the calibration steps, everything is scaled
+    by its ratio to the reference's (`calibration_step`: the machine's speed, as far as one rate can tell). Other sizes scale
     the metrics by their repeats and points; sizes too small to fill the tables whole encode nothing
     up front."""
     reference = REFERENCE_SECONDS
     sizes = QUICKSTART_SIZES if sizes is None else sizes
-    speed = 1.0 if seconds_per_step is None else seconds_per_step / reference["train_step"]
-    per_step = reference["train_step"] if seconds_per_step is None else seconds_per_step
+    speed = 1.0 if seconds_per_step is None else seconds_per_step / reference["calibration_step"]
+    per_step = reference["train_step"] * speed
     scale = (sizes.get("repeats", 3) / QUICKSTART_SIZES["repeats"]) * (
         (sizes.get("n", 1) + sizes.get("n_test", 0)) / (QUICKSTART_SIZES["n"] + QUICKSTART_SIZES["n_test"]))
     train = per_step * sum(max(0, s) for s in steps_to_train.values())

@@ -1,6 +1,6 @@
 """The boosting kernel's fast paths against their plain definitions.
 
-`_scan_node` (block sums two features per pass, each feature's first best merged in feature order, the
+`_scan_node` (block sums four or two features per pass, each feature's first best merged in feature order, the
 block screen and the division-free screen) against the plain scan written out in Python (features in turn, every candidate evaluated with
 the two divisions, `_takes_over` applied in order), on nodes built to tie: residuals with two values
 (whole runs of equal proxies), duplicated code dims (equal proxies across features, decided by the
@@ -58,7 +58,7 @@ def node_problem(seed, n, d, duplicates, two_values, rounding):
 
 
 @settings(max_examples=60, deadline=None)
-@given(seed=st.integers(0, 10_000), n=st.integers(2, 300), d=st.integers(1, 7), duplicates=st.integers(0, 3),
+@given(seed=st.integers(0, 10_000), n=st.integers(2, 300), d=st.integers(1, 11), duplicates=st.integers(0, 3),
        two_values=st.booleans(), rounding=st.booleans(), cut=st.floats(0.0, 1.0))
 def test_scan_node_equals_the_plain_sequential_scan(seed, n, d, duplicates, two_values, rounding, cut):
     x32, target, keys = node_problem(seed, n, d, min(duplicates, d // 2), two_values, rounding)
@@ -79,7 +79,7 @@ def test_scan_node_equals_the_plain_sequential_scan(seed, n, d, duplicates, two_
     best[kernel.PROXY, 1] = -np.inf
     best_feature[1] = -1
     kernel._scan_node(columns, rows.astype(np.int32), target, 0, hi, float(hi), s_node, keys, reciprocal, 1, best,
-                      best_feature, np.empty((3, 2, n // kernel.BLOCK + 1)))
+                      best_feature, np.empty((3, 4, n // kernel.BLOCK + 1)))
     expected = sequential_best_split(columns, rows, target, 0, hi, float(hi), s_node, keys)
     if expected is None:
         assert best_feature[1] == -1

@@ -75,7 +75,7 @@ def test_estimate():
                                                 + REFERENCE_SECONDS["encode_all_cores"])
     assert reference["score"] == pytest.approx(reference["encode"] + 2 * REFERENCE_SECONDS["metrics_model"])
     assert reference["total"] < 10 * 60 - 70  # the promise: 10 minutes on 2 cores with the first install (about 66 s)
-    slower = estimate_seconds({"beta_vae": 2000, "untrained": 1}, 2, seconds_per_step=2 * REFERENCE_SECONDS["train_step"],
+    slower = estimate_seconds({"beta_vae": 2000, "untrained": 1}, 2, seconds_per_step=2 * REFERENCE_SECONDS["calibration_step"],
                               sizes=QUICKSTART_SIZES)
     assert slower["score"] == pytest.approx(2 * reference["score"]) and slower["train"] == pytest.approx(2 * reference["train"])
     nothing_to_train = estimate_seconds({}, 1)

@@ -58,6 +58,9 @@ PROXY_MARGIN = 1e-12
 """Relative margin of the screens of the scans (their rounding errors are below 1e-15)."""
 BLOCK = 32
 """Positions per block of a scan's block screen (`_scan_blocks`)."""
+CENTRED_SLACK = 1e-13
+"""Relative widening of the greatest centred sum `|D_l|` of a block in the block screen (`_scan_blocks`):
+the rounding of `S_l - n_l * mean` is below 4 ulps of `|D_l| + n_l |mean|`, about 1e-15 of it."""
 
 # rows of a `best` array (one column per node): the best candidate split found so far
 PROXY, KEY, THRESHOLD, N_LEFT, S_LEFT, SS_LEFT = 0, 1, 2, 3, 4, 5
@@ -85,26 +88,32 @@ def _takes_over(proxy, j, key, proxy_best, feature_best, key_best):
 
 
 @nb.njit(cache=True, nogil=True)
-def _block_sums(rows, target, j, lo, hi, sums, row):
+def _block_sums(rows, target, j, lo, hi, mean, sums, row):
     """Pass 1 of a feature's scan of the node `rows[j, lo:hi]`: per block of BLOCK positions (from lo + 1),
-    the running sum `S_l` at its first position and the least and greatest `S_l` over its positions, in
-    `sums[0 / 1 / 2, row, block]` (the sums of `_scan_blocks`, bit for bit: the same additions in the same
-    order)."""
+    the running sum `S_l` at its first position (`sums[0, row, block]`, bit for bit the sum `_scan_blocks`
+    starts from: the same additions in the same order) and the least and greatest centred sum
+    `D_l = S_l - n_l * mean` over its positions (`sums[1 / 2, row, block]`; `n_l` the count left of the
+    position, `mean` the node's)."""
     s_left = target[rows[j, lo]]
     block = 0
     for start in range(lo + 1, hi, BLOCK):
         stop = min(start + BLOCK, hi)
-        sums[0, row, block] = sums[1, row, block] = sums[2, row, block] = s_left
+        count = np.float64(start - lo)
+        sums[0, row, block] = s_left
+        low = high = s_left - count * mean
         for q in range(start, stop - 1):
+            count += 1.0
             s_left += target[rows[j, q]]
-            sums[1, row, block] = min(sums[1, row, block], s_left)
-            sums[2, row, block] = max(sums[2, row, block], s_left)
+            centred = s_left - count * mean
+            low = min(low, centred)
+            high = max(high, centred)
+        sums[1, row, block], sums[2, row, block] = low, high
         s_left += target[rows[j, stop - 1]]
         block += 1
 
 
 @nb.njit(cache=True, nogil=True)
-def _block_sums_two(rows, target, ja, jb, lo, hi, sums):
+def _block_sums_two(rows, target, ja, jb, lo, hi, mean, sums):
     """`_block_sums` of features ja (row 0) and jb (row 1) in one pass: two independent chains of additions
     the processor overlaps (one feature's pass is bound by the latency of its one addition per sample)."""
     s_a = target[rows[ja, lo]]
@@ -112,17 +121,21 @@ def _block_sums_two(rows, target, ja, jb, lo, hi, sums):
     block = 0
     for start in range(lo + 1, hi, BLOCK):
         stop = min(start + BLOCK, hi)
-        low_a = high_a = s_a
-        low_b = high_b = s_b
+        count = np.float64(start - lo)
+        shift = count * mean
         sums[0, 0, block] = s_a
         sums[0, 1, block] = s_b
+        low_a = high_a = s_a - shift
+        low_b = high_b = s_b - shift
         for q in range(start, stop - 1):
+            count += 1.0
+            shift = count * mean
             s_a += target[rows[ja, q]]
             s_b += target[rows[jb, q]]
-            low_a = min(low_a, s_a)
-            high_a = max(high_a, s_a)
-            low_b = min(low_b, s_b)
-            high_b = max(high_b, s_b)
+            low_a = min(low_a, s_a - shift)
+            high_a = max(high_a, s_a - shift)
+            low_b = min(low_b, s_b - shift)
+            high_b = max(high_b, s_b - shift)
         sums[1, 0, block], sums[2, 0, block] = low_a, high_a
         sums[1, 1, block], sums[2, 1, block] = low_b, high_b
         s_a += target[rows[ja, stop - 1]]
@@ -131,7 +144,54 @@ def _block_sums_two(rows, target, ja, jb, lo, hi, sums):
 
 
 @nb.njit(cache=True, nogil=True)
-def _scan_blocks(columns, rows, target, j, lo, hi, n_node, s_node, reciprocal, floor, sums, row):
+def _block_sums_four(rows, target, j, lo, hi, mean, sums):
+    """`_block_sums` of features j..j+3 (rows 0..3) in one pass: four independent chains of additions (the
+    pass is bound by the latency of the additions, not by their number)."""
+    s_a = target[rows[j, lo]]
+    s_b = target[rows[j + 1, lo]]
+    s_c = target[rows[j + 2, lo]]
+    s_d = target[rows[j + 3, lo]]
+    block = 0
+    for start in range(lo + 1, hi, BLOCK):
+        stop = min(start + BLOCK, hi)
+        count = np.float64(start - lo)
+        shift = count * mean
+        sums[0, 0, block] = s_a
+        sums[0, 1, block] = s_b
+        sums[0, 2, block] = s_c
+        sums[0, 3, block] = s_d
+        low_a = high_a = s_a - shift
+        low_b = high_b = s_b - shift
+        low_c = high_c = s_c - shift
+        low_d = high_d = s_d - shift
+        for q in range(start, stop - 1):
+            count += 1.0
+            shift = count * mean
+            s_a += target[rows[j, q]]
+            s_b += target[rows[j + 1, q]]
+            s_c += target[rows[j + 2, q]]
+            s_d += target[rows[j + 3, q]]
+            low_a = min(low_a, s_a - shift)
+            high_a = max(high_a, s_a - shift)
+            low_b = min(low_b, s_b - shift)
+            high_b = max(high_b, s_b - shift)
+            low_c = min(low_c, s_c - shift)
+            high_c = max(high_c, s_c - shift)
+            low_d = min(low_d, s_d - shift)
+            high_d = max(high_d, s_d - shift)
+        sums[1, 0, block], sums[2, 0, block] = low_a, high_a
+        sums[1, 1, block], sums[2, 1, block] = low_b, high_b
+        sums[1, 2, block], sums[2, 2, block] = low_c, high_c
+        sums[1, 3, block], sums[2, 3, block] = low_d, high_d
+        s_a += target[rows[j, stop - 1]]
+        s_b += target[rows[j + 1, stop - 1]]
+        s_c += target[rows[j + 2, stop - 1]]
+        s_d += target[rows[j + 3, stop - 1]]
+        block += 1
+
+
+@nb.njit(cache=True, nogil=True)
+def _scan_blocks(columns, rows, target, j, lo, hi, n_node, s_node, mean, reciprocal, floor, sums, row):
     """Pass 2: feature j's first best candidate in the node `rows[j, lo:hi]` among those whose proxy can
     reach `floor` (the node's best over the earlier features): `(proxy, threshold, n_left, s_left)`,
     proxy -1.0 when there is none.
@@ -139,9 +199,13 @@ def _scan_blocks(columns, rows, target, j, lo, hi, n_node, s_node, reciprocal, f
     A candidate is a sample whose value is above the previous one's by more than FEATURE_THRESHOLD; its
     proxy `S_l^2 / n_l + S_r^2 / n_r`. Two screens, each letting through every candidate that could win or
     tie, so the result is the plain scan's, bit for bit:
-    - per block: from the least and greatest `S_l` of its positions (`_block_sums`), `max S_l^2 / n_min +
-      max S_r^2 / n_r,min` bounds every proxy in it; a block whose bound is below the cutoff (PROXY_MARGIN
-      below the best so far) is skipped whole (most blocks are: the scan costs about the first pass);
+    - per block: the proxy is `S^2 / n + D_l^2 (1/n_l + 1/n_r)` with the centred sum `D_l = S_l - n_l S / n`
+      (an identity), so `S^2 / n + max D_l^2 * max (1/n_l + 1/n_r)` bounds every proxy in the block: the
+      greatest `|D_l|` from its least and greatest (`_block_sums`), widened by far more than their rounding
+      (CENTRED_SLACK), and `1/n_l + 1/n_r`, convex in `n_l`, greatest at an end of the block. A block whose
+      bound is below the cutoff (PROXY_MARGIN below the best so far) is skipped whole. Most blocks are,
+      also in the nodes whose residuals are nearly constant (where a bound from `S_l` alone lets every
+      block through): the scan costs about the first pass;
     - per candidate: `S_l^2 (1/n_l) + S_r^2 (1/n_r)` from tabulated reciprocals, within a few ulps of the
       proxy (both terms are non-negative); below the cutoff, skipped; every other candidate is evaluated
       exactly, with the two divisions.
@@ -151,13 +215,15 @@ def _scan_blocks(columns, rows, target, j, lo, hi, n_node, s_node, reciprocal, f
     best = -1.0
     best_threshold = best_n_left = best_s_left = 0.0
     cutoff = floor * (1.0 - PROXY_MARGIN)
+    base = s_node * mean
     block = 0
     for start in range(lo + 1, hi, BLOCK):
         stop = min(start + BLOCK, hi)
-        low, high = sums[1, row, block], sums[2, row, block]
-        right_low, right_high = s_node - low, s_node - high
-        bound = max(low * low, high * high) * reciprocal[start - lo] + \
-            max(right_low * right_low, right_high * right_high) * reciprocal[size - (stop - 1 - lo)]
+        first, last_count = start - lo, stop - 1 - lo
+        largest = max(-sums[1, row, block], sums[2, row, block])  # the greatest |D_l| (least <= greatest)
+        largest += CENTRED_SLACK * (largest + 2.0 * last_count * abs(mean))
+        spread = max(reciprocal[first] + reciprocal[size - first], reciprocal[last_count] + reciprocal[size - last_count])
+        bound = base + largest * largest * spread
         if bound * (1.0 + PROXY_MARGIN) >= cutoff:
             s_left = sums[0, row, block]
             last = columns[j, rows[j, start - 1]]
@@ -201,20 +267,28 @@ def _scan_node(columns, rows, target, lo, hi, n_node, s_node, node_keys, recipro
     The plain scan visits the features in turn, each one's samples in order, and a candidate (a value above
     the previous one by more than FEATURE_THRESHOLD) replaces the node's best by `_takes_over` on its
     proxy `S_l^2 / n_l + S_r^2 / n_r`. The same result here: per feature its first best candidate among
-    those that can reach the best so far (`_scan_blocks`, after the block sums of `_block_sums_two`, two
-    features per pass), merged in feature order (`_merge`); the sum of squares `SS_l` of the winner
-    recomputed afterwards over its samples, in the scan's order. Same splits as the plain scan, bit for
-    bit. `sums` is a `(3, 2, blocks)` buffer."""
+    those that can reach the best so far (`_scan_blocks`, after the block sums of `_block_sums_four` /
+    `_block_sums_two`, four or two features per pass), merged in feature order (`_merge`); the sum of
+    squares `SS_l` of the winner recomputed afterwards over its samples, in the scan's order. Same splits
+    as the plain scan, bit for bit. `sums` is a `(3, 4, blocks)` buffer."""
     d = rows.shape[0]
-    for j in range(0, d, 2):
-        if j + 1 < d:
-            _block_sums_two(rows, target, j, j + 1, lo, hi, sums)
+    mean = s_node / n_node
+    j = 0
+    while j < d:
+        if d - j >= 4:
+            _block_sums_four(rows, target, j, lo, hi, mean, sums)
+            width = 4
+        elif d - j >= 2:
+            _block_sums_two(rows, target, j, j + 1, lo, hi, mean, sums)
+            width = 2
         else:
-            _block_sums(rows, target, j, lo, hi, sums, 0)
-        for row in range(min(2, d - j)):
+            _block_sums(rows, target, j, lo, hi, mean, sums, 0)
+            width = 1
+        for row in range(width):
             proxy, threshold, n_left, s_left = _scan_blocks(columns, rows, target, j + row, lo, hi, n_node, s_node,
-                                                            reciprocal, best[PROXY, m], sums, row)
+                                                            mean, reciprocal, best[PROXY, m], sums, row)
             _merge(best, best_feature, m, j + row, node_keys[j + row], proxy, threshold, n_left, s_left)
+        j += width
     _winner_sum_of_squares(rows, target, lo, best, best_feature, m)
 
 
@@ -231,11 +305,16 @@ def _winner_sum_of_squares(rows, target, lo, best, best_feature, m):
 
 
 @nb.njit(cache=True, nogil=True)
-def _partition(source, out, goes_right, lo, hi, n_left):
+def _partition(source, out, goes_right, lo, hi, n_left, split_feature):
     """Stable partition of the segment `lo:hi` of every row of `source` into `out`: the samples with
     `goes_right` 0 first (`n_left` of them), then the others, each part keeping its order (branch-free;
-    `goes_right` is a uint8 per sample, so it stays in the fastest cache)."""
+    `goes_right` is a uint8 per sample, so it stays in the fastest cache). The row of the feature split
+    on is copied: in its own sorted order the left samples are already the first `n_left` (their values
+    are at most the threshold's lower neighbour, the others at least its upper one)."""
     for j in range(source.shape[0]):
+        if j == split_feature:
+            out[j, lo:hi] = source[j, lo:hi]
+            continue
         at_left = lo
         at_right = lo + n_left
         for q in range(lo, hi):
@@ -325,7 +404,7 @@ def _grow_tree(x, columns, order, target, max_depth, keys, reciprocal, ws):
             for m in range(first, last):
                 if splittable[m]:
                     _partition(order if depth == 0 else part, part_next, goes_right, seg_lo[m], seg_hi[m],
-                               np.int64(best[N_LEFT, m]))
+                               np.int64(best[N_LEFT, m]), feature[m])
             part, part_next = part_next, part
 
 
@@ -356,7 +435,7 @@ def workspace(n, d, n_nodes, n_test):
     return (np.empty(n), np.empty(n, dtype=np.int32), np.empty(n_nodes, dtype=np.int64), np.empty(n_nodes),
             np.zeros(n_nodes), np.empty((d, n), dtype=np.int32), np.empty((d, n), dtype=np.int32),
             np.empty((BEST_FIELDS, n_nodes)), np.empty(n_nodes, dtype=np.int64), np.empty(n_nodes), np.empty(n_nodes),
-            np.empty(n_nodes), np.empty((3, 2, n // BLOCK + 1)), np.empty(n_test, dtype=np.int64),
+            np.empty(n_nodes), np.empty((3, 4, n // BLOCK + 1)), np.empty(n_test, dtype=np.int64),
             np.empty(n, dtype=np.uint8))
 
 

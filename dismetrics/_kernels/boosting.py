@@ -467,23 +467,59 @@ def probabilities(raw, out, top, total):
 @nb.njit(cache=True, nogil=True)
 def _add_tree(raw, raw_test, x_test, node_of, node_test, feature, threshold, value, learning_rate):
     """Move the raw predictions by `learning_rate` times the tree's leaf values: the training points
-    through their recorded leaves, the test points routed through the tree level by level (branch-free:
-    a point at a leaf stays there)."""
+    through their recorded leaves, the test points routed down the tree (`node_test` receives the node
+    each one ends at). Depth 3 (the reference's) takes `_route_depth_three`; any other depth routes each
+    point in registers (branch-free: a point at a leaf stays there)."""
     for i in range(raw.shape[0]):
         raw[i] += learning_rate * value[node_of[i]]
-    n_test = x_test.shape[0]
-    for i in range(n_test):
-        node_test[i] = 0
-    depth = 0
-    while 2 ** (depth + 1) - 1 < feature.shape[0]:
-        for i in range(n_test):
-            m = node_test[i]
-            j = feature[m]
-            child = 2 * m + 1 + np.int64(np.float64(x_test[i, max(j, 0)]) > threshold[m])
-            node_test[i] = child if j >= 0 else m
-        depth += 1
-    for i in range(n_test):
-        raw_test[i] += learning_rate * value[node_test[i]]
+    levels = 0
+    while 2 ** (levels + 1) - 1 < feature.shape[0]:
+        levels += 1
+    if levels == 3:
+        down = _route_depth_three(x_test, feature, threshold, value, node_test)
+    else:
+        down = value
+        for i in range(x_test.shape[0]):
+            m = 0
+            for _ in range(levels):
+                j = feature[m]
+                child = 2 * m + 1 + np.int64(np.float64(x_test[i, max(j, 0)]) > threshold[m])
+                m = child if j >= 0 else m
+            node_test[i] = m
+    for i in range(x_test.shape[0]):
+        raw_test[i] += learning_rate * down[node_test[i]]
+
+
+@nb.njit(cache=True, nogil=True)
+def _route_depth_three(x_test, feature, threshold, value, node_test):
+    """Route every test point to a node of depth 3 of a depth-3 tree (nodes 0..14), and return the values
+    seen from there: a node that is a leaf above depth 3 hands its value down to its whole subtree, so a
+    point that stops at it ends, whichever way the (meaningless) comparisons below it go, at a node
+    carrying the leaf's value. Per point the seven comparisons are independent of each other (no lookup
+    waits for the one before), then three selections pick the path."""
+    down = value.copy()
+    for m in range(7):
+        if feature[m] < 0:
+            down[2 * m + 1] = down[2 * m + 2] = down[m]
+    j0, j1, j2, j3 = max(feature[0], 0), max(feature[1], 0), max(feature[2], 0), max(feature[3], 0)
+    j4, j5, j6 = max(feature[4], 0), max(feature[5], 0), max(feature[6], 0)
+    t0, t1, t2, t3, t4, t5, t6 = threshold[0], threshold[1], threshold[2], threshold[3], threshold[4], threshold[5], \
+        threshold[6]
+    for i in range(x_test.shape[0]):
+        r0 = np.float64(x_test[i, j0]) > t0
+        r1 = np.float64(x_test[i, j1]) > t1
+        r2 = np.float64(x_test[i, j2]) > t2
+        r3 = np.float64(x_test[i, j3]) > t3
+        r4 = np.float64(x_test[i, j4]) > t4
+        r5 = np.float64(x_test[i, j5]) > t5
+        r6 = np.float64(x_test[i, j6]) > t6
+        level_one = r2 if r0 else r1
+        if r0:
+            level_two = r6 if level_one else r5
+        else:
+            level_two = r4 if level_one else r3
+        node_test[i] = 7 + 4 * np.int64(r0) + 2 * np.int64(level_one) + np.int64(level_two)
+    return down
 
 
 @nb.njit(cache=True, nogil=True)

@@ -91,6 +91,57 @@ def test_scan_node_equals_the_plain_sequential_scan(seed, n, d, duplicates, two_
             got[kernel.SS_LEFT]) == (proxy, key, threshold, n_left, s_left, ss_left)
 
 
+def plain_route(x_test, feature, threshold):
+    """Each test point walked down the tree node by node until a node that is not split."""
+    nodes = []
+    for point in x_test:
+        m = 0
+        while m < len(feature) and feature[m] >= 0:
+            m = 2 * m + 1 + int(float(point[feature[m]]) > threshold[m])
+        nodes.append(m)
+    return np.array(nodes)
+
+
+@settings(max_examples=60, deadline=None)
+@given(seed=st.integers(0, 10_000), max_depth=st.integers(1, 4), leaf_share=st.floats(0.0, 0.6))
+def test_test_points_take_the_leaf_value_of_the_plain_walk(seed, max_depth, leaf_share):
+    # _add_tree routes depth-3 trees by independent comparisons (leaf values handed down), other depths
+    # in registers; both must add the value of the leaf the plain walk reaches, with leaves at any level.
+    rng = np.random.default_rng(seed)
+    n_nodes, d = kernel.n_tree_nodes(max_depth), 4
+    x_test = np.round(rng.standard_normal((200, d)), 1).astype(np.float32)  # values on the thresholds too
+    feature = np.full(n_nodes, -1, dtype=np.int64)
+    threshold = np.zeros(n_nodes)
+    for m in range(2**max_depth - 1):  # internal levels, top down: a node below a leaf stays a leaf
+        parent_split = m == 0 or feature[(m - 1) // 2] >= 0
+        if parent_split and rng.random() >= leaf_share:
+            feature[m] = rng.integers(0, d)
+            threshold[m] = float(np.float32(np.round(rng.standard_normal(), 1)))
+    value = rng.standard_normal(n_nodes)
+    raw_test = rng.standard_normal(len(x_test))
+    expected = raw_test + 0.1 * value[plain_route(x_test, feature, threshold)]
+    raw = np.zeros(3)
+    kernel._add_tree(raw, raw_test, x_test, np.zeros(3, dtype=np.int32), np.empty(len(x_test), dtype=np.int64),
+                     feature, threshold, value, 0.1)
+    np.testing.assert_array_equal(raw_test, expected)
+
+
+@settings(max_examples=40, deadline=None)
+@given(seed=st.integers(0, 10_000), n=st.integers(2, 200), d=st.integers(1, 5), cut=st.floats(0.0, 1.0))
+def test_partition_copying_the_split_row_equals_the_stable_partition(seed, n, d, cut):
+    rng = np.random.default_rng(seed)
+    x32 = np.round(rng.standard_normal((n, d)), 1).astype(np.float32)
+    order = kernel.sort_columns(x32)
+    split = int(rng.integers(0, d))
+    values = np.unique(x32[:, split])
+    threshold = float(values[min(int(cut * len(values)), len(values) - 1)])  # some samples on it
+    goes_right = (x32[:, split].astype(np.float64) > threshold).astype(np.uint8)
+    out = np.empty_like(order)
+    kernel._partition(order, out, goes_right, 0, n, int((goes_right == 0).sum()), split)
+    expected = np.stack([np.concatenate([row[goes_right[row] == 0], row[goes_right[row] == 1]]) for row in order])
+    np.testing.assert_array_equal(out, expected)
+
+
 def boosting_problem(seed, n=400, d=5, n_test=100):
     rng = np.random.default_rng(seed)
     x = rng.standard_normal((n + n_test, d))

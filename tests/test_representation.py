@@ -182,3 +182,32 @@ def test_torch_module_on_cuda_gets_inputs_on_its_device():
     with torch.no_grad():
         expected = module(torch.as_tensor(np.moveaxis(obs, -1, 1), dtype=torch.float32, device="cuda"))[0]
     np.testing.assert_allclose(codes, expected.cpu().numpy(), rtol=1e-5)
+    # a module on a CUDA device gets large batches, through pinned memory
+    assert as_representation(module).batch_size == 4096
+
+
+def test_autocast_runs_the_forward_in_reduced_precision_and_keys_the_digest():
+    # bfloat16 autocast on the CPU: the convolution runs in bfloat16 (codes within its ~3 significant
+    # digits, not equal), the codes come back as float32, and the digest differs from float32's, so a
+    # representation table on disk never mixes the two precisions.
+    torch.manual_seed(0)
+    module = TinyConvEncoder()
+    obs = np.random.default_rng(0).random((64, 8, 8, 1))
+    exact = as_representation(module)
+    reduced = as_representation(module, autocast="bfloat16")
+    codes_exact, codes_reduced = exact(obs), reduced(obs)
+    assert reduced.output_dtype == np.float32
+    assert not np.array_equal(codes_exact, codes_reduced)
+    np.testing.assert_allclose(codes_reduced, codes_exact, atol=2e-2 * np.abs(codes_exact).max())
+    assert reduced.digest() != exact.digest()
+    assert reduced.digest() == as_representation(module, autocast="bfloat16").digest()
+    assert as_representation(module, autocast="float16").digest() not in (exact.digest(), reduced.digest())
+
+
+def test_autocast_is_refused_where_it_cannot_apply():
+    with pytest.raises(ValueError, match="autocast must be one of 'bfloat16', 'float16'"):
+        as_representation(TinyConvEncoder(), autocast="int8")
+    with pytest.raises(ValueError, match="autocast applies to torch modules and model dirs"):
+        as_representation(lambda x: x.reshape(len(x), -1), autocast="bfloat16")
+    with pytest.raises(ValueError, match="already a Representation"):
+        as_representation(as_representation(TinyConvEncoder()), autocast="bfloat16")

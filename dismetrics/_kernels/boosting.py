@@ -36,7 +36,13 @@ Layout and speed (each step gives the numbers of the plain per-node, per-class s
 - the root is scanned in each feature's global sort order; below it, each node is a segment of a stable
   partition of the sort order (`_partition`), scanned on its own with its running sums and its best so far
   in registers (`_scan_node`);
-- a division-free screen skips the candidates that cannot win or tie (`PROXY_MARGIN`);
+- the first pass over a node's samples runs four features at once (four independent chains of additions)
+  and keeps, per block of BLOCK positions, the least and greatest centred sum `S_l - n_l * mean`; from
+  them a bound on the block's proxies skips most blocks whole, and a division-free screen most of the
+  remaining candidates (`_scan_blocks`; both let through every candidate that could win or tie);
+- the partition copies the split feature's own row (already in order) and moves the others branch-free;
+- the test points of a depth-3 tree (the reference's) take seven independent comparisons and three
+  selections each (`_route_depth_three`);
 - a stage's trees are independent given the stage's probabilities: `fit_classes` fits a range of them,
   so threads can share a stage (`dismetrics._kernels.boosting_threads`); each tree's impurity decreases
   are kept and added to the importance in the serial order afterwards (`add_importance`).

@@ -24,7 +24,7 @@ from .metrics.registry import EVALUATED_KINDS, canonical_names, get_metric, metr
 from .representation import sampled_codes as draw_sampled_codes
 from .table import resolve_encoding
 
-__all__ = ["evaluate", "evaluate_codes", "summarize", "available_metrics", "repeat_seeds"]
+__all__ = ["evaluate", "evaluate_codes", "summarize", "available_metrics", "selected_metrics", "repeat_seeds"]
 
 SAMPLED_SUFFIX = "_sampled"
 """Suffix of the unsupervised scores of the sampled representation z ~ N(mean, exp(logvar))."""
@@ -153,6 +153,32 @@ def _by_kind(selected: Sequence[str]) -> dict[str, list[str]]:
     for name in selected:
         kinds[get_metric(name).kind].append(name)
     return kinds
+
+
+def selected_metrics(metrics: str | Sequence[str] = "all", exclude: Sequence[str] = ()) -> list[str]:
+    """The canonical names of the metrics `evaluate(..., metrics, exclude=exclude)` runs, in the order of
+    its rows within a repeat (the sample metrics, then the unsupervised ones, then the intervention
+    scores, each group in the order asked for, or the registry's for "all").
+
+    Parameters
+    ----------
+    metrics : "all", a metric name or alias, or a list of them, default "all"
+    exclude : list of str
+        Names or aliases left out.
+
+    Returns
+    -------
+    list of str
+
+    Examples
+    --------
+    >>> from dismetrics.evaluate import selected_metrics
+    >>> selected_metrics(["factor_vae_score", "mig", "gaussian_total_correlation"])
+    ['mig', 'gaussian_total_correlation', 'factor_vae']
+    >>> "dci_es" in selected_metrics("all", exclude=["dci_es"])
+    False
+    """
+    return [name for group in _by_kind(_select(metrics, exclude)).values() for name in group]
 
 
 def evaluate_codes(

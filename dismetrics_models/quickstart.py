@@ -281,9 +281,9 @@ def _score(table, sampler, sizes: dict, seed: int, progress):
     import pandas as pd
 
     from dismetrics._parallel import capped_threads
-    from dismetrics.evaluate import _by_kind, _select, evaluate
+    from dismetrics.evaluate import evaluate, selected_metrics
 
-    names = _select("all", sizes["exclude"])
+    names = selected_metrics("all", sizes["exclude"])
     common = dict(n=sizes["n"], n_test=sizes["n_test"], repeats=sizes["repeats"], random_state=seed,
                   metric_params=sizes["metric_params"], progress=progress)
     rest = [name for name in names if name != "dci"]
@@ -292,7 +292,7 @@ def _score(table, sampler, sizes: dict, seed: int, progress):
         with capped_threads(os.cpu_count() or 1):
             frames.append(evaluate(table, sampler, ["dci"], **common))
     frame = pd.concat(frames, ignore_index=True)
-    order = {name: position for position, name in enumerate(sum(_by_kind(names).values(), []))}  # evaluate's order
+    order = {name: position for position, name in enumerate(names)}  # evaluate's row order
     return frame.sort_values(["repeat", "metric"], key=lambda column: column.map(order) if column.name == "metric"
                              else column, kind="stable").reset_index(drop=True)
 

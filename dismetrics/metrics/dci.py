@@ -427,9 +427,9 @@ def dci(codes, factors, *, codes_test=None, factors_test=None, backend: str = "n
           (`dismetrics._kernels.boosting`): the same trees (exact thresholds, squared-error splits on
           the negative gradient, depth 3), the same Newton leaf values, learning rate, initial log prior
           and impurity importance as `GradientBoostingClassifier()`, grown level by level from one sort
-          per code dim; the trees of a stage (one per class) shared by `n_jobs` threads. It gives the reference's trees up to exact ties
-          between code dims, which both break at random (sklearn by its per-node feature order, we by
-          seeded random keys), and rounding in the last bits: within 0.004 of the reference on D and C
+          per code dim; the trees of a stage (one per class) shared by `n_jobs` threads. It gives the
+          reference's trees up to exact ties between code dims, which both break at random (sklearn by
+          its per-node feature order, we by seeded random keys), and rounding in the last bits: within 0.004 of the reference on D and C
           on every case of the fidelity study (docs/dci.md).
         - `"sklearn"`: `GradientBoostingClassifier` with sklearn's defaults (100 trees, depth 3,
           learning rate 0.1), importance `feature_importances_` (impurity based): the reference

@@ -235,7 +235,7 @@ def _torch_encode_fn(module, *, channels_first: bool, autocast: str | None = Non
     import torch  # already imported by the caller: obj is a torch module
 
     params = list(module.parameters())
-    device = _module_device(module)
+    device = params[0].device if params else torch.device("cpu")
     dtype = params[0].dtype if params and params[0].is_floating_point() else torch.float32
     cuda = device.type == "cuda"
     try:

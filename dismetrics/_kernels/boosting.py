@@ -94,34 +94,14 @@ def _takes_over(proxy, j, key, proxy_best, feature_best, key_best):
 
 
 @nb.njit(cache=True, nogil=True)
-def _block_sums(rows, target, j, lo, hi, mean, sums, row):
-    """Pass 1 of a feature's scan of the node `rows[j, lo:hi]`: per block of BLOCK positions (from lo + 1),
-    the running sum `S_l` at its first position (`sums[0, row, block]`, bit for bit the sum `_scan_blocks`
-    starts from: the same additions in the same order) and the least and greatest centred sum
-    `D_l = S_l - n_l * mean` over its positions (`sums[1 / 2, row, block]`; `n_l` the count left of the
-    position, `mean` the node's)."""
-    s_left = target[rows[j, lo]]
-    block = 0
-    for start in range(lo + 1, hi, BLOCK):
-        stop = min(start + BLOCK, hi)
-        count = np.float64(start - lo)
-        sums[0, row, block] = s_left
-        low = high = s_left - count * mean
-        for q in range(start, stop - 1):
-            count += 1.0
-            s_left += target[rows[j, q]]
-            centred = s_left - count * mean
-            low = min(low, centred)
-            high = max(high, centred)
-        sums[1, row, block], sums[2, row, block] = low, high
-        s_left += target[rows[j, stop - 1]]
-        block += 1
-
-
-@nb.njit(cache=True, nogil=True)
 def _block_sums_two(rows, target, ja, jb, lo, hi, mean, sums):
-    """`_block_sums` of features ja (row 0) and jb (row 1) in one pass: two independent chains of additions
-    the processor overlaps (one feature's pass is bound by the latency of its one addition per sample)."""
+    """Pass 1 of the scans of features ja and jb of the node `rows[j, lo:hi]` (rows 0 and 1 of `sums`; a lone
+    feature passes ja == jb): per block of BLOCK positions (from lo + 1), the running sum `S_l` at its first
+    position (`sums[0, row, block]`, bit for bit the sum `_scan_blocks` starts from: the same additions in
+    the same order) and the least and greatest centred sum `D_l = S_l - n_l * mean` over its positions
+    (`sums[1 / 2, row, block]`; `n_l` the count left of the position, `mean` the node's). The two features'
+    chains of additions are independent, so the processor overlaps them (one feature's pass is bound by
+    the latency of its one addition per sample)."""
     s_a = target[rows[ja, lo]]
     s_b = target[rows[jb, lo]]
     block = 0
@@ -151,8 +131,8 @@ def _block_sums_two(rows, target, ja, jb, lo, hi, mean, sums):
 
 @nb.njit(cache=True, nogil=True)
 def _block_sums_four(rows, target, j, lo, hi, mean, sums):
-    """`_block_sums` of features j..j+3 (rows 0..3) in one pass: four independent chains of additions (the
-    pass is bound by the latency of the additions, not by their number)."""
+    """`_block_sums_two` of features j..j+3 (rows 0..3) in one pass: four independent chains of additions
+    (the pass is bound by the latency of the additions, not by their number)."""
     s_a = target[rows[j, lo]]
     s_b = target[rows[j + 1, lo]]
     s_c = target[rows[j + 2, lo]]
@@ -207,7 +187,7 @@ def _scan_blocks(columns, rows, target, j, lo, hi, n_node, s_node, mean, recipro
     tie, so the result is the plain scan's, bit for bit:
     - per block: the proxy is `S^2 / n + D_l^2 (1/n_l + 1/n_r)` with the centred sum `D_l = S_l - n_l S / n`
       (an identity), so `S^2 / n + max D_l^2 * max (1/n_l + 1/n_r)` bounds every proxy in the block: the
-      greatest `|D_l|` from its least and greatest (`_block_sums`), widened by far more than their rounding
+      greatest `|D_l|` from its least and greatest (`_block_sums_two`), widened by far more than their rounding
       (CENTRED_SLACK), and `1/n_l + 1/n_r`, convex in `n_l`, greatest at an end of the block. A block whose
       bound is below the cutoff (PROXY_MARGIN below the best so far) is skipped whole. Most blocks are,
       also in the nodes whose residuals are nearly constant (where a bound from `S_l` alone lets every
@@ -284,12 +264,9 @@ def _scan_node(columns, rows, target, lo, hi, n_node, s_node, node_keys, recipro
         if d - j >= 4:
             _block_sums_four(rows, target, j, lo, hi, mean, sums)
             width = 4
-        elif d - j >= 2:
-            _block_sums_two(rows, target, j, j + 1, lo, hi, mean, sums)
-            width = 2
-        else:
-            _block_sums(rows, target, j, lo, hi, mean, sums, 0)
-            width = 1
+        else:  # two features, or the last one alone (computed twice, in two chains at once)
+            _block_sums_two(rows, target, j, min(j + 1, d - 1), lo, hi, mean, sums)
+            width = min(2, d - j)
         for row in range(width):
             proxy, threshold, n_left, s_left = _scan_blocks(columns, rows, target, j + row, lo, hi, n_node, s_node,
                                                             mean, reciprocal, best[PROXY, m], sums, row)
@@ -436,7 +413,7 @@ def workspace(n, d, n_nodes, n_test):
     (int32: read by every partition, it stays in the fastest cache),
     the tree (feature, threshold, impurity decrease per node), the two int32 `(d, n)` partitions of the
     sort order, the best split of each node (`best` `(BEST_FIELDS, n_nodes)`, `best_feature`), the sums,
-    weights and values of the leaves, the block sums of the scans (`_block_sums`), the node of each of
+    weights and values of the leaves, the block sums of the scans (`_block_sums_two`), the node of each of
     the `n_test` test points, and which side of its node's split each sample went (for `_partition`)."""
     return (np.empty(n), np.empty(n, dtype=np.int32), np.empty(n_nodes, dtype=np.int64), np.empty(n_nodes),
             np.zeros(n_nodes), np.empty((d, n), dtype=np.int32), np.empty((d, n), dtype=np.int32),
